@@ -1,0 +1,171 @@
+package signer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kinko-project/kinko/internal/psbt"
+	"github.com/kinko-project/kinko/wallet"
+)
+
+// MaxMoney is 21 million BTC in satoshis: no amount may exceed it.
+const MaxMoney = 21_000_000 * 100_000_000
+
+// ErrRefused is wrapped by every error that makes the signer refuse a
+// PSBT: the transaction is not signed, and the error says which input or
+// output is at fault and why.
+var ErrRefused = errors.New("refused")
+
+// RefusalError is a refusal of a PSBT, naming where the fault is.
+type RefusalError struct {
+	Where  string // "input 2", "output 0", "transaction", "psbt"
+	Reason string
+	Err    error // an underlying error, if any
+}
+
+func (e *RefusalError) Error() string {
+	s := "refused: " + e.Where + ": " + e.Reason
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *RefusalError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrRefused, e.Err}
+	}
+	return []error{ErrRefused}
+}
+
+func refuse(where, format string, args ...any) error {
+	return &RefusalError{Where: where, Reason: fmt.Sprintf(format, args...)}
+}
+
+func refuseErr(where, reason string, err error) error {
+	return &RefusalError{Where: where, Reason: reason, Err: err}
+}
+
+// Review is what the signer worked out for itself about a PSBT, from its
+// own derivations: nothing in it is taken on the PSBT's word.
+type Review struct {
+	Wallet   string
+	Network  *wallet.Network
+	Inputs   []ReviewInput
+	Outputs  []ReviewOutput
+	TotalIn  int64
+	TotalOut int64
+	// External is the total paid to outputs that are not verified change.
+	External int64
+	Fee      int64
+	// VSize is the virtual size the transaction will have once signed by
+	// the wallet's threshold of cosigners (an upper bound).
+	VSize    int
+	Warnings []string
+	// Policy is the registered wallet's signing policy, if any.
+	Policy *Policy
+}
+
+// FeeRate is the fee in satoshis per virtual byte, using VSize.
+func (r *Review) FeeRate() float64 {
+	if r.VSize == 0 {
+		return 0
+	}
+	return float64(r.Fee) / float64(r.VSize)
+}
+
+// ReviewInput is one input as the signer sees it.
+type ReviewInput struct {
+	OutPoint string
+	Amount   int64
+	Change   bool
+	Index    uint32
+	// Sign tells whether the signer will sign this input.
+	Sign bool
+}
+
+// ReviewOutput is one output as the signer sees it.
+type ReviewOutput struct {
+	Address string
+	Amount  int64
+	// Change is true only when the output re-derives from the registered
+	// wallet on its change branch.
+	Change bool
+	Index  uint32
+}
+
+// FormatAmount prints satoshis as BTC with eight decimals.
+func FormatAmount(sats int64) string {
+	sign := ""
+	if sats < 0 {
+		sign = "-"
+		sats = -sats
+	}
+	return fmt.Sprintf("%s%d.%08d BTC", sign, sats/100_000_000, sats%100_000_000)
+}
+
+// Format writes the review for a person to read before approving.
+func (r *Review) Format(w io.Writer) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Wallet %q on %s\n", r.Wallet, r.Network)
+	fmt.Fprintf(&b, "Inputs (%d), total %s:\n", len(r.Inputs), FormatAmount(r.TotalIn))
+	for i, in := range r.Inputs {
+		branch := "receive"
+		if in.Change {
+			branch = "change"
+		}
+		fmt.Fprintf(&b, "  %3d  %s  %s  (%s index %d)\n", i, FormatAmount(in.Amount), in.OutPoint, branch, in.Index)
+	}
+	fmt.Fprintf(&b, "Outputs (%d):\n", len(r.Outputs))
+	for i, out := range r.Outputs {
+		if out.Change {
+			fmt.Fprintf(&b, "  %3d  %s  change (verified, change branch, index %d) %s\n", i, FormatAmount(out.Amount), out.Index, out.Address)
+		} else {
+			fmt.Fprintf(&b, "  %3d  %s  external: %s\n", i, FormatAmount(out.Amount), out.Address)
+		}
+	}
+	fmt.Fprintf(&b, "Sending out: %s\n", FormatAmount(r.External))
+	fmt.Fprintf(&b, "Fee:         %s (%.1f sat/vB over at most %d vB", FormatAmount(r.Fee), r.FeeRate(), r.VSize)
+	if r.External > 0 {
+		fmt.Fprintf(&b, ", %.2f%% of the amount sent", 100*float64(r.Fee)/float64(r.External))
+	}
+	b.WriteString(")\n")
+	if r.Policy != nil {
+		fmt.Fprintf(&b, "Policy:      %s\n", r.Policy)
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(&b, "WARNING: %s\n", warn)
+	}
+	io.WriteString(w, b.String())
+}
+
+// spentOutput returns the output input i spends, proven by its previous
+// transaction: the non_witness_utxo must hash to the prevout, and a
+// witness_utxo, when present, must agree with it (CVE-2020-14199).
+func spentOutput(p *psbt.Packet, i int) (*psbt.TxOut, error) {
+	where := fmt.Sprintf("input %d", i)
+	in := &p.Inputs[i]
+	prev := p.UnsignedTx.Inputs[i].PrevOut
+	if in.NonWitnessUTXO == nil {
+		return nil, refuse(where, "no previous transaction (non_witness_utxo): its amount cannot be proven")
+	}
+	if in.NonWitnessUTXO.TxID() != prev.Hash {
+		return nil, refuse(where, "previous transaction %s is not the one spent (%s)", in.NonWitnessUTXO.TxID(), prev.Hash)
+	}
+	if int(prev.Index) >= len(in.NonWitnessUTXO.Outputs) {
+		return nil, refuse(where, "previous transaction has no output %d", prev.Index)
+	}
+	out := in.NonWitnessUTXO.Outputs[prev.Index]
+	if in.WitnessUTXO != nil {
+		if in.WitnessUTXO.Value != out.Value || !bytes.Equal(in.WitnessUTXO.PkScript, out.PkScript) {
+			return nil, refuse(where, "witness_utxo (%d sat) disagrees with the previous transaction (%d sat)", in.WitnessUTXO.Value, out.Value)
+		}
+	}
+	if out.Value < 0 || out.Value > MaxMoney {
+		return nil, refuse(where, "amount %d sat is out of range", out.Value)
+	}
+	return out, nil
+}

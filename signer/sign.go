@@ -1,0 +1,541 @@
+package signer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
+	"github.com/kinko-project/kinko/internal/psbt"
+	"github.com/kinko-project/kinko/wallet"
+)
+
+// Default fee caps: a PSBT paying more is refused unless the operator
+// raises the cap for that run.
+const (
+	DefaultMaxFee     = 5_000_000 // 0.05 BTC
+	DefaultMaxFeeRate = 1000      // sat/vB
+)
+
+// Change outputs at an index far past the inputs' are a classic way to
+// hide funds where the wallet will never look.
+const (
+	changeGapWarn   = 20
+	changeGapRefuse = 1000
+)
+
+// Options adjust one signing run.
+type Options struct {
+	// MaxFee and MaxFeeRate cap the fee; zero means the defaults.
+	MaxFee     int64
+	MaxFeeRate float64
+	// AllowSighash lets inputs ask for a sighash type other than ALL for
+	// this run only. Without it such a PSBT is refused.
+	AllowSighash bool
+	// Now is the time used for daily policy limits; zero means time.Now.
+	Now time.Time
+}
+
+// ErrDeclined is returned when the operator does not approve the review.
+var ErrDeclined = errors.New("declined by the operator")
+
+// Approver is shown the review before anything is signed; a non-nil
+// error (typically wrapping ErrDeclined) stops the signing.
+type Approver func(*Review) error
+
+// plan is what Review worked out: which inputs to sign, with what.
+type plan struct {
+	review  *Review
+	wallet  *registered
+	master  *wallet.ExtendedKey
+	inputs  []inputPlan
+	outputs []int
+}
+
+type inputPlan struct {
+	index   int
+	path    wallet.Path
+	pubKey  []byte
+	derived *wallet.Derived
+	amount  int64
+	hashTyp psbt.SigHashType
+}
+
+// registered is a parsed registered wallet and the signer's key in it.
+type registered struct {
+	RegisteredWallet
+	desc   *wallet.Descriptor
+	origin wallet.KeyOrigin // the signer's own key's origin in the wallet
+}
+
+func (ks *Keystore) registeredWallets(master *wallet.ExtendedKey) ([]*registered, error) {
+	var out []*registered
+	for _, rw := range ks.data.Wallets {
+		d, err := wallet.ParseDescriptor(rw.Descriptor, nil)
+		if err != nil {
+			return nil, fmt.Errorf("registered wallet %q: %w", rw.Name, err)
+		}
+		origin, err := ownKey(d, master)
+		if err != nil {
+			return nil, fmt.Errorf("registered wallet %q: %w", rw.Name, err)
+		}
+		out = append(out, &registered{RegisteredWallet: rw, desc: d, origin: origin})
+	}
+	return out, nil
+}
+
+// ErrNotOurWallet is returned when a wallet holds no key of this seed.
+var ErrNotOurWallet = errors.New("the wallet holds no key of this seed at the path it claims")
+
+// ownKey finds the signer's key in d: a key whose origin names the
+// master's fingerprint and which re-derives from the seed at that path.
+func ownKey(d *wallet.Descriptor, master *wallet.ExtendedKey) (wallet.KeyOrigin, error) {
+	fp := master.Fingerprint()
+	found := false
+	for _, k := range d.Keys() {
+		if k.Origin.Fingerprint != fp {
+			continue
+		}
+		found = true
+		x, err := master.Derive(k.Origin.Path)
+		if err != nil {
+			return wallet.KeyOrigin{}, fmt.Errorf("derive %s: %w", k.Origin.Path, err)
+		}
+		same := bytes.Equal(x.PublicKey(), k.Key.PublicKey()) && bytes.Equal(x.ChainCode(), k.Key.ChainCode())
+		x.Zero()
+		if same {
+			return k.Origin, nil
+		}
+	}
+	if found {
+		return wallet.KeyOrigin{}, fmt.Errorf("a key claims fingerprint %s but does not re-derive from this seed: %w", fp, ErrNotOurWallet)
+	}
+	return wallet.KeyOrigin{}, fmt.Errorf("no key with fingerprint %s: %w", fp, ErrNotOurWallet)
+}
+
+// Sign reviews p against the registered wallets, asks approve, and signs
+// every input of the wallet. It returns a PSBT carrying only the
+// unsigned transaction and this signer's partial signatures, which is all
+// a coordinator needs back. Nothing is signed when an error is returned.
+func (ks *Keystore) Sign(p *psbt.Packet, opts Options, approve Approver) (*psbt.Packet, *Review, error) {
+	master, err := ks.Master(wallet.Mainnet)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer master.Zero()
+	pl, err := ks.review(p, opts, master)
+	if err != nil {
+		return nil, nil, err
+	}
+	if approve != nil {
+		if err := approve(pl.review); err != nil {
+			return nil, pl.review, err
+		}
+	}
+	out, err := signPlan(p, pl)
+	if err != nil {
+		return nil, pl.review, err
+	}
+	ks.data.History = append(ks.data.History, HistoryEntry{
+		Time: opts.now(), Wallet: pl.wallet.Name, TxID: p.UnsignedTx.TxID().String(),
+		Spent: pl.review.External + pl.review.Fee,
+	})
+	return out, pl.review, nil
+}
+
+// Review works out what p does, exactly as Sign would, without signing.
+func (ks *Keystore) Review(p *psbt.Packet, opts Options) (*Review, error) {
+	master, err := ks.Master(wallet.Mainnet)
+	if err != nil {
+		return nil, err
+	}
+	defer master.Zero()
+	pl, err := ks.review(p, opts, master)
+	if err != nil {
+		return nil, err
+	}
+	return pl.review, nil
+}
+
+func (o Options) now() time.Time {
+	if o.Now.IsZero() {
+		return time.Now().UTC()
+	}
+	return o.Now
+}
+
+func (ks *Keystore) review(p *psbt.Packet, opts Options, master *wallet.ExtendedKey) (*plan, error) {
+	if p == nil || p.UnsignedTx == nil {
+		return nil, refuse("psbt", "no unsigned transaction")
+	}
+	tx := p.UnsignedTx
+	if len(tx.Inputs) == 0 || len(tx.Outputs) == 0 {
+		return nil, refuse("transaction", "has no inputs or no outputs")
+	}
+	if len(p.Inputs) != len(tx.Inputs) || len(p.Outputs) != len(tx.Outputs) {
+		return nil, refuse("psbt", "map counts do not match the transaction")
+	}
+	wallets, err := ks.registeredWallets(master)
+	if err != nil {
+		return nil, err
+	}
+	if len(wallets) == 0 {
+		return nil, refuse("psbt", "no wallet is registered on this signer (register one with 'kinko-signer register')")
+	}
+	fp := master.Fingerprint()
+	pl := &plan{master: master}
+	seen := make(map[psbt.OutPoint]int)
+	var totalIn int64
+	var maxIndex uint32
+	for i := range p.Inputs {
+		where := fmt.Sprintf("input %d", i)
+		in := &p.Inputs[i]
+		op := tx.Inputs[i].PrevOut
+		if j, dup := seen[op]; dup {
+			return nil, refuse(where, "spends %s, which input %d spends too", op, j)
+		}
+		seen[op] = i
+		if in.IsFinalized() {
+			return nil, refuse(where, "is already finalized")
+		}
+		utxo, err := spentOutput(p, i)
+		if err != nil {
+			return nil, err
+		}
+		totalIn += utxo.Value
+		if totalIn > MaxMoney {
+			return nil, refuse("transaction", "inputs add up to more than 21 million BTC")
+		}
+		ip, w, err := matchInput(p, i, utxo, wallets, master, fp)
+		if err != nil {
+			return nil, err
+		}
+		if ip == nil {
+			continue
+		}
+		if pl.wallet != nil && pl.wallet != w {
+			return nil, refuse(where, "belongs to wallet %q while other inputs belong to %q", w.Name, pl.wallet.Name)
+		}
+		pl.wallet = w
+		ht := in.SighashType
+		if ht == 0 {
+			ht = psbt.SigHashAll
+		}
+		if ht != psbt.SigHashAll && !opts.AllowSighash {
+			return nil, refuse(where, "asks for sighash type %#x; only ALL is signed unless allowed for this run", uint32(ht))
+		}
+		for _, ps := range in.PartialSigs {
+			if len(ps.Sig) == 0 || psbt.SigHashType(ps.Sig[len(ps.Sig)-1]) != ht {
+				return nil, refuse(where, "carries a signature whose sighash byte differs from the input's sighash type")
+			}
+		}
+		ip.amount = utxo.Value
+		ip.hashTyp = ht
+		if ip.derived.Index > maxIndex {
+			maxIndex = ip.derived.Index
+		}
+		pl.inputs = append(pl.inputs, *ip)
+	}
+	if pl.wallet == nil {
+		return nil, refuse("psbt", "no input belongs to a registered wallet of this signer")
+	}
+	w := pl.wallet
+	net := w.desc.Network()
+	if err := checkGlobalXPubs(p, w); err != nil {
+		return nil, err
+	}
+	r := &Review{Wallet: w.Name, Network: net, TotalIn: totalIn, Policy: w.Policy}
+	ours := make(map[int]*inputPlan)
+	for k := range pl.inputs {
+		ours[pl.inputs[k].index] = &pl.inputs[k]
+	}
+	for i := range p.Inputs {
+		ri := ReviewInput{OutPoint: tx.Inputs[i].PrevOut.String()}
+		utxo, _ := spentOutput(p, i)
+		ri.Amount = utxo.Value
+		if ip, ok := ours[i]; ok {
+			ri.Change, ri.Index, ri.Sign = ip.derived.Change, ip.derived.Index, true
+		} else {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("input %d does not belong to wallet %q and is not signed", i, w.Name))
+		}
+		r.Inputs = append(r.Inputs, ri)
+	}
+	var totalOut int64
+	for j, out := range tx.Outputs {
+		where := fmt.Sprintf("output %d", j)
+		if out.Value < 0 || out.Value > MaxMoney {
+			return nil, refuse(where, "amount %d sat is out of range", out.Value)
+		}
+		totalOut += out.Value
+		if totalOut > MaxMoney {
+			return nil, refuse("transaction", "outputs add up to more than 21 million BTC")
+		}
+		ro, err := reviewOutput(p, j, w, master, fp, maxIndex, r)
+		if err != nil {
+			return nil, err
+		}
+		if !ro.Change {
+			r.External += out.Value
+		}
+		r.Outputs = append(r.Outputs, *ro)
+	}
+	if totalOut > totalIn {
+		return nil, refuse("transaction", "outputs (%d sat) are worth more than inputs (%d sat)", totalOut, totalIn)
+	}
+	r.TotalOut = totalOut
+	r.Fee = totalIn - totalOut
+	r.VSize = estimateVSize(tx, p, w.desc, ours)
+	maxFee, maxRate := opts.MaxFee, opts.MaxFeeRate
+	if maxFee == 0 {
+		maxFee = DefaultMaxFee
+	}
+	if maxRate == 0 {
+		maxRate = DefaultMaxFeeRate
+	}
+	if r.Fee > maxFee {
+		return nil, refuse("transaction", "fee %s is above the cap of %s", FormatAmount(r.Fee), FormatAmount(maxFee))
+	}
+	if rate := r.FeeRate(); rate > maxRate {
+		return nil, refuse("transaction", "fee rate %.1f sat/vB is above the cap of %.1f sat/vB", rate, maxRate)
+	}
+	if r.External > 0 && r.Fee*10 > r.External {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the fee is %.1f%% of the amount sent", 100*float64(r.Fee)/float64(r.External)))
+	}
+	if err := ks.checkPolicy(w, r, opts.now()); err != nil {
+		return nil, err
+	}
+	pl.review = r
+	return pl, nil
+}
+
+// matchInput decides whether input i belongs to one of the registered
+// wallets: a derivation claiming the signer's fingerprint must re-derive
+// from the seed, sit under the wallet's key origin, and the wallet must
+// derive exactly the spent script at that path. It returns nil, nil for
+// an input that claims no key of this signer.
+func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, master *wallet.ExtendedKey, fp wallet.Fingerprint) (*inputPlan, *registered, error) {
+	where := fmt.Sprintf("input %d", i)
+	in := &p.Inputs[i]
+	for _, d := range in.Bip32Derivation {
+		if wallet.Fingerprint(d.Fingerprint) != fp {
+			continue
+		}
+		path := wallet.Path(d.Path)
+		k, err := master.Derive(path)
+		if err != nil {
+			return nil, nil, refuseErr(where, "cannot derive the claimed path "+path.String(), err)
+		}
+		if !bytes.Equal(k.PublicKey(), d.PubKey) {
+			return nil, nil, refuse(where, "key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
+		}
+		w, change, index, ok := locate(wallets, path)
+		if !ok {
+			return nil, nil, refuse(where, "our key at %s is not at a receive or change path of any registered wallet", path)
+		}
+		derived, err := w.desc.Derive(change, index)
+		if err != nil {
+			return nil, nil, refuseErr(where, "derive the registered wallet", err)
+		}
+		if !bytes.Equal(derived.ScriptPubKey, utxo.PkScript) {
+			return nil, nil, refuse(where, "spends a script that wallet %q does not derive at %s", w.Name, path)
+		}
+		if in.WitnessScript != nil && !bytes.Equal(in.WitnessScript, derived.WitnessScript) {
+			return nil, nil, refuse(where, "witness script is not the one wallet %q derives at %s", w.Name, path)
+		}
+		if in.RedeemScript != nil && !bytes.Equal(in.RedeemScript, derived.RedeemScript) {
+			return nil, nil, refuse(where, "redeem script is not the one wallet %q derives at %s", w.Name, path)
+		}
+		if err := checkDerivations(where, in.Bip32Derivation, derived); err != nil {
+			return nil, nil, err
+		}
+		return &inputPlan{index: i, path: path, pubKey: k.PublicKey(), derived: derived}, w, nil
+	}
+	return nil, nil, nil
+}
+
+// locate finds the registered wallet whose own key origin is the prefix of
+// path, with one branch step (0 receive, 1 change) and an index after it.
+func locate(wallets []*registered, path wallet.Path) (*registered, bool, uint32, bool) {
+	for _, w := range wallets {
+		o := w.origin.Path
+		if len(path) != len(o)+2 {
+			continue
+		}
+		prefix := true
+		for k := range o {
+			if path[k] != o[k] {
+				prefix = false
+				break
+			}
+		}
+		if !prefix {
+			continue
+		}
+		branch, index := path[len(o)], path[len(o)+1]
+		if branch > 1 || index >= wallet.Hardened {
+			continue
+		}
+		return w, branch == 1, index, true
+	}
+	return nil, false, 0, false
+}
+
+// checkDerivations refuses BIP-32 derivations that disagree with what the
+// registered wallet derives: a foreign key or a wrong path for a cosigner.
+func checkDerivations(where string, ds []psbt.Bip32Derivation, derived *wallet.Derived) error {
+	for _, d := range ds {
+		match := false
+		for _, k := range derived.Keys {
+			if bytes.Equal(k.PubKey, d.PubKey) {
+				if k.Origin.Fingerprint != wallet.Fingerprint(d.Fingerprint) || k.Origin.Path.String() != wallet.Path(d.Path).String() {
+					return refuse(where, "key %x is given origin %x/%s, the registered wallet says %s", d.PubKey, d.Fingerprint[:], wallet.Path(d.Path), k.Origin)
+				}
+				match = true
+			}
+		}
+		if !match {
+			return refuse(where, "key %x is not one of the registered wallet's keys", d.PubKey)
+		}
+	}
+	return nil
+}
+
+// reviewOutput classifies output j: change only if it re-derives exactly
+// from the registered wallet on the change branch, external otherwise.
+func reviewOutput(p *psbt.Packet, j int, w *registered, master *wallet.ExtendedKey, fp wallet.Fingerprint, maxIndex uint32, r *Review) (*ReviewOutput, error) {
+	where := fmt.Sprintf("output %d", j)
+	out := p.UnsignedTx.Outputs[j]
+	net := w.desc.Network()
+	addr, err := wallet.AddressFromScript(out.PkScript, net)
+	if err != nil {
+		addr = fmt.Sprintf("non-standard script %x", out.PkScript)
+		r.Warnings = append(r.Warnings, fmt.Sprintf("output %d pays a script with no address", j))
+	}
+	ro := &ReviewOutput{Address: addr, Amount: out.Value}
+	po := &p.Outputs[j]
+	for _, d := range po.Bip32Derivation {
+		if wallet.Fingerprint(d.Fingerprint) != fp {
+			continue
+		}
+		path := wallet.Path(d.Path)
+		k, err := master.Derive(path)
+		if err != nil || !bytes.Equal(k.PublicKey(), d.PubKey) {
+			return nil, refuse(where, "change key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
+		}
+		rw, change, index, ok := locate([]*registered{w}, path)
+		if !ok {
+			return nil, refuse(where, "presented as change at %s, which is not a path of wallet %q", path, w.Name)
+		}
+		if !change {
+			return nil, refuse(where, "presented as change but on the receive branch (%s)", path)
+		}
+		derived, err := rw.desc.Derive(true, index)
+		if err != nil {
+			return nil, refuseErr(where, "derive the registered wallet", err)
+		}
+		if !bytes.Equal(derived.ScriptPubKey, out.PkScript) {
+			return nil, refuse(where, "presented as change at %s but is not the wallet's script there (another threshold, key set or script type)", path)
+		}
+		if po.WitnessScript != nil && !bytes.Equal(po.WitnessScript, derived.WitnessScript) {
+			return nil, refuse(where, "change witness script is not the one the wallet derives at %s", path)
+		}
+		if po.RedeemScript != nil && !bytes.Equal(po.RedeemScript, derived.RedeemScript) {
+			return nil, refuse(where, "change redeem script is not the one the wallet derives at %s", path)
+		}
+		if err := checkDerivations(where, po.Bip32Derivation, derived); err != nil {
+			return nil, err
+		}
+		if index > maxIndex+changeGapRefuse {
+			return nil, refuse(where, "change index %d is far beyond the inputs' (%d)", index, maxIndex)
+		}
+		if index > maxIndex+changeGapWarn {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("output %d: change index %d is more than %d past the inputs' highest index %d", j, index, changeGapWarn, maxIndex))
+		}
+		ro.Change, ro.Index = true, index
+		return ro, nil
+	}
+	return ro, nil
+}
+
+// checkGlobalXPubs refuses global xpubs that conflict with the registered
+// wallet: an xpub for one of its key origins that is not the wallet's key,
+// or one of the other network.
+func checkGlobalXPubs(p *psbt.Packet, w *registered) error {
+	net := w.desc.Network()
+	for _, gx := range p.XPubs {
+		k, err := wallet.ParseExtendedKeyBytes(gx.ExtendedKey, net)
+		if err != nil {
+			return refuseErr("global xpub", "does not fit the registered wallet's network "+net.String(), err)
+		}
+		for _, rk := range w.desc.Keys() {
+			if rk.Origin.Fingerprint == wallet.Fingerprint(gx.Fingerprint) && rk.Origin.Path.String() == wallet.Path(gx.Path).String() {
+				if k.String() != rk.Key.String() {
+					return refuse("global xpub", "for %s conflicts with the registered wallet's key", rk.Origin)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// estimateVSize bounds the size of the signed transaction: the wallet's
+// inputs at their worst-case signed weight, others as they are.
+func estimateVSize(tx *psbt.Tx, p *psbt.Packet, d *wallet.Descriptor, ours map[int]*inputPlan) int {
+	base := tx.Copy()
+	for _, in := range base.Inputs {
+		in.ScriptSig, in.Witness = nil, nil
+	}
+	weight := base.Weight()
+	segwit := false
+	for i := range tx.Inputs {
+		if _, ok := ours[i]; ok {
+			weight += d.MaxInputWeight() - 4*41
+			if d.ScriptType() != wallet.P2SH {
+				segwit = true
+			}
+		}
+	}
+	if segwit && !base.HasWitness() {
+		weight += 2 // marker and flag
+	}
+	return int(math.Ceil(float64(weight) / 4))
+}
+
+// signPlan signs the planned inputs of p, returning a PSBT that holds
+// only the unsigned transaction and the new partial signatures.
+func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
+	out, err := psbt.New(p.UnsignedTx.Copy())
+	if err != nil {
+		return nil, err
+	}
+	cache := psbt.NewSigHashCache(p.UnsignedTx)
+	for _, ip := range pl.inputs {
+		k, err := pl.master.Derive(ip.path)
+		if err != nil {
+			return nil, fmt.Errorf("input %d: %w", ip.index, err)
+		}
+		priv, err := k.PrivateKey()
+		if err != nil {
+			return nil, fmt.Errorf("input %d: %w", ip.index, err)
+		}
+		var hash [32]byte
+		if ip.derived.WitnessScript != nil {
+			hash, err = cache.WitnessV0(ip.index, ip.derived.WitnessScript, ip.amount, ip.hashTyp)
+		} else {
+			hash, err = psbt.LegacySigHash(p.UnsignedTx, ip.index, ip.derived.RedeemScript, ip.hashTyp)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("input %d: sighash: %w", ip.index, err)
+		}
+		sig := ecdsa.Sign(priv, hash[:]).Serialize()
+		sig = append(sig, byte(ip.hashTyp))
+		k.Zero()
+		out.Inputs[ip.index].PartialSigs = append(out.Inputs[ip.index].PartialSigs, psbt.PartialSig{PubKey: ip.pubKey, Sig: sig})
+		if ip.hashTyp != psbt.SigHashAll {
+			out.Inputs[ip.index].SighashType = ip.hashTyp
+		}
+	}
+	return out, nil
+}
