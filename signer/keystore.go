@@ -62,6 +62,7 @@ type keystoreData struct {
 type RegisteredWallet struct {
 	Name       string    `json:"name"`
 	Descriptor string    `json:"descriptor"`
+	Network    string    `json:"network"`
 	Policy     *Policy   `json:"policy,omitempty"`
 	Registered time.Time `json:"registered"`
 }
@@ -249,3 +250,17 @@ func (ks *Keystore) Wallets() []RegisteredWallet { return ks.data.Wallets }
 
 // History returns what the signer has signed, oldest first.
 func (ks *Keystore) History() []HistoryEntry { return ks.data.History }
+
+// parse returns the wallet's descriptor on its own network (regtest and
+// signet share testnet's key versions, so the name is kept beside it).
+func (rw *RegisteredWallet) parse() (*wallet.Descriptor, error) {
+	net, err := wallet.ParseNetwork(rw.Network)
+	if err != nil {
+		return nil, fmt.Errorf("registered wallet %q: %w", rw.Name, err)
+	}
+	d, err := wallet.ParseDescriptor(rw.Descriptor, net)
+	if err != nil {
+		return nil, fmt.Errorf("registered wallet %q: %w", rw.Name, err)
+	}
+	return d, nil
+}

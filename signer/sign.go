@@ -73,9 +73,9 @@ type registered struct {
 func (ks *Keystore) registeredWallets(master *wallet.ExtendedKey) ([]*registered, error) {
 	var out []*registered
 	for _, rw := range ks.data.Wallets {
-		d, err := wallet.ParseDescriptor(rw.Descriptor, nil)
+		d, err := rw.parse()
 		if err != nil {
-			return nil, fmt.Errorf("registered wallet %q: %w", rw.Name, err)
+			return nil, err
 		}
 		origin, err := ownKey(d, master)
 		if err != nil {

@@ -1,0 +1,275 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+
+	"github.com/kinko-project/kinko/internal/psbt"
+	"github.com/kinko-project/kinko/wallet"
+)
+
+// Payment is one output of a spend.
+type Payment struct {
+	Address string
+	Amount  int64 // satoshis
+}
+
+// SpendRequest describes a spend from a wallet.
+type SpendRequest struct {
+	Payments []Payment
+	// FeeRate in sat/vB, as the operator saw and chose it.
+	FeeRate float64
+	// LockTime is the transaction's nLockTime; the caller sets the tip
+	// height to discourage fee sniping.
+	LockTime uint32
+	// MinConf is how many confirmations a coin needs to be spent; 0
+	// means 1.
+	MinConf int64
+}
+
+// DustLimit is the smallest change output kept; less goes to the fee.
+const DustLimit = 1000
+
+// MaxFeeRate is the highest fee rate a spend may be built with.
+const MaxFeeRate = 5000
+
+// Spend builds an unsigned PSBT paying req from wallet name, opens a
+// signing session for it, and reserves the coins it spends so that no
+// other session picks them. The PSBT carries everything an independent
+// signer needs: the previous transactions and witness UTXOs, scripts,
+// every cosigner's BIP-32 derivation on inputs and change, and the
+// wallet's xpubs.
+func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) (*Session, error) {
+	w, err := c.Wallet(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	d := w.Descriptor
+	net := d.Network()
+	if len(req.Payments) == 0 {
+		return nil, fmt.Errorf("no payment given")
+	}
+	if req.FeeRate < 1 || req.FeeRate > MaxFeeRate {
+		return nil, fmt.Errorf("fee rate %.2f sat/vB is outside 1..%d", req.FeeRate, MaxFeeRate)
+	}
+	minConf := req.MinConf
+	if minConf <= 0 {
+		minConf = 1
+	}
+	tx := &psbt.Tx{Version: 2, LockTime: req.LockTime}
+	var target int64
+	for k, p := range req.Payments {
+		spk, err := wallet.ScriptFromAddress(p.Address, net)
+		if err != nil {
+			return nil, fmt.Errorf("payment %d: %w", k+1, err)
+		}
+		if p.Amount < DustLimit {
+			return nil, fmt.Errorf("payment %d: amount %d sat is below the dust limit of %d sat", k+1, p.Amount, DustLimit)
+		}
+		target += p.Amount
+		if target > 21_000_000*100_000_000 {
+			return nil, fmt.Errorf("payments add up to more than 21 million BTC")
+		}
+		tx.Outputs = append(tx.Outputs, &psbt.TxOut{Value: p.Amount, PkScript: spk})
+	}
+	var sess *Session
+	err = c.tx(ctx, func(t *sql.Tx) error {
+		var scanned int64
+		if err := t.QueryRow(`SELECT scanned FROM wallets WHERE name = ?`, name).Scan(&scanned); err != nil {
+			return err
+		}
+		coins, err := spendable(t, name, scanned-minConf+1)
+		if err != nil {
+			return err
+		}
+		changeIdx, err := nextChange(t, name, d)
+		if err != nil {
+			return err
+		}
+		changeDer, err := d.Derive(true, changeIdx)
+		if err != nil {
+			return err
+		}
+		params := SelectParams{
+			Target: target, FeeRate: req.FeeRate,
+			BaseWeight:  baseWeight(tx, d),
+			InputWeight: d.MaxInputWeight(),
+			ChangeOut:   wallet.OutputWeight(changeDer.ScriptPubKey),
+			Dust:        DustLimit,
+		}
+		sel, err := SelectCoins(coins, params)
+		if err != nil {
+			return err
+		}
+		for _, coin := range sel.Coins {
+			tx.Inputs = append(tx.Inputs, &psbt.TxIn{PrevOut: coin.OutPoint, Sequence: 0xfffffffd})
+		}
+		changePos := -1
+		if sel.Change > 0 {
+			changePos = randInt(len(tx.Outputs) + 1)
+			out := &psbt.TxOut{Value: sel.Change, PkScript: changeDer.ScriptPubKey}
+			tx.Outputs = append(tx.Outputs[:changePos], append([]*psbt.TxOut{out}, tx.Outputs[changePos:]...)...)
+			if _, err := t.Exec(`UPDATE scripts SET used = 1 WHERE wallet = ? AND change = 1 AND idx = ?`, name, changeIdx); err != nil {
+				return err
+			}
+		}
+		p, err := psbt.New(tx)
+		if err != nil {
+			return err
+		}
+		for k, coin := range sel.Coins {
+			if err := fillInput(t, p, k, d, coin); err != nil {
+				return err
+			}
+		}
+		if changePos >= 0 {
+			fillOutput(&p.Outputs[changePos], changeDer)
+		}
+		for _, key := range d.Keys() {
+			raw := key.Key.Serialize()
+			p.XPubs = append(p.XPubs, psbt.XPub{ExtendedKey: raw[:], Fingerprint: key.Origin.Fingerprint, Path: key.Origin.Path})
+		}
+		blob, err := p.Serialize()
+		if err != nil {
+			return err
+		}
+		id := newSessionID()
+		for _, coin := range sel.Coins {
+			res, err := t.Exec(`UPDATE utxos SET session = ? WHERE txid = ? AND vout = ? AND session IS NULL`, id, coin.OutPoint.Hash.String(), coin.OutPoint.Index)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return fmt.Errorf("%s: %w", coin.OutPoint, ErrCoinsReserved)
+			}
+		}
+		vsize := (sel.Weight + 3) / 4
+		ts := now()
+		if _, err := t.Exec(`INSERT INTO sessions (id, wallet, created, state, txid, psbt, fee, vsize, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, name, ts, StateOpen, tx.TxID().String(), blob, sel.Fee, vsize, ts); err != nil {
+			return err
+		}
+		sess = &Session{ID: id, Wallet: name, State: StateOpen, TxID: tx.TxID().String(), PSBT: blob, Fee: sel.Fee, VSize: vsize, Created: ts}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// baseWeight is the weight of tx without inputs: version, locktime, the
+// input and output counts, segwit marker and flag, and the outputs.
+func baseWeight(tx *psbt.Tx, d *wallet.Descriptor) int {
+	w := 4 * (4 + 4 + 3 + 3) // version, locktime, generous counts
+	if d.ScriptType() != wallet.P2SH {
+		w += 2
+	}
+	for _, out := range tx.Outputs {
+		w += wallet.OutputWeight(out.PkScript)
+	}
+	return w
+}
+
+// spendable loads the wallet's unspent, unreserved coins confirmed at or
+// below maxHeight.
+func spendable(t *sql.Tx, name string, maxHeight int64) ([]Coin, error) {
+	rows, err := t.Query(`SELECT txid, vout, value, change, idx, height FROM utxos
+		WHERE wallet = ? AND spent_height IS NULL AND session IS NULL AND height > 0 AND height <= ?`, name, maxHeight)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var coins []Coin
+	for rows.Next() {
+		var c Coin
+		var txid string
+		if err := rows.Scan(&txid, &c.OutPoint.Index, &c.Value, &c.Change, &c.Index, &c.Height); err != nil {
+			return nil, err
+		}
+		h, err := psbt.ParseHash(txid)
+		if err != nil {
+			return nil, err
+		}
+		c.OutPoint.Hash = h
+		coins = append(coins, c)
+	}
+	return coins, rows.Err()
+}
+
+// nextChange returns the first change index never used nor reserved.
+func nextChange(t *sql.Tx, name string, d *wallet.Descriptor) (uint32, error) {
+	var idx sql.NullInt64
+	if err := t.QueryRow(`SELECT min(idx) FROM scripts WHERE wallet = ? AND change = 1 AND used = 0`, name).Scan(&idx); err != nil {
+		return 0, err
+	}
+	if idx.Valid {
+		i := uint32(idx.Int64)
+		return i, extendScripts(t, name, d, true, i+GapLimit)
+	}
+	var max int64
+	if err := t.QueryRow(`SELECT coalesce(max(idx), -1) FROM scripts WHERE wallet = ? AND change = 1`, name).Scan(&max); err != nil {
+		return 0, err
+	}
+	i := uint32(max + 1)
+	return i, extendScripts(t, name, d, true, i+GapLimit)
+}
+
+func fillInput(t *sql.Tx, p *psbt.Packet, k int, d *wallet.Descriptor, coin Coin) error {
+	var raw []byte
+	if err := t.QueryRow(`SELECT raw FROM txs WHERE txid = ?`, coin.OutPoint.Hash.String()).Scan(&raw); err != nil {
+		return fmt.Errorf("previous transaction %s: %w", coin.OutPoint.Hash, err)
+	}
+	prev, err := psbt.ParseTx(raw)
+	if err != nil {
+		return fmt.Errorf("previous transaction %s: %w", coin.OutPoint.Hash, err)
+	}
+	der, err := d.Derive(coin.Change, coin.Index)
+	if err != nil {
+		return err
+	}
+	in := &p.Inputs[k]
+	in.NonWitnessUTXO = prev
+	if d.ScriptType() != wallet.P2SH {
+		out := prev.Outputs[coin.OutPoint.Index]
+		in.WitnessUTXO = &psbt.TxOut{Value: out.Value, PkScript: out.PkScript}
+	}
+	in.WitnessScript = der.WitnessScript
+	in.RedeemScript = der.RedeemScript
+	in.Bip32Derivation = derivations(der)
+	return nil
+}
+
+func fillOutput(out *psbt.Output, der *wallet.Derived) {
+	out.WitnessScript = der.WitnessScript
+	out.RedeemScript = der.RedeemScript
+	out.Bip32Derivation = derivations(der)
+}
+
+func derivations(der *wallet.Derived) []psbt.Bip32Derivation {
+	var ds []psbt.Bip32Derivation
+	for _, k := range der.Keys {
+		ds = append(ds, psbt.Bip32Derivation{PubKey: k.PubKey, Fingerprint: k.Origin.Fingerprint, Path: k.Origin.Path})
+	}
+	return ds
+}
+
+func newSessionID() string {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func randInt(n int) int {
+	v, err := rand.Int(rand.Reader, big.NewInt(int64(n)))
+	if err != nil {
+		panic(err)
+	}
+	return int(v.Int64())
+}

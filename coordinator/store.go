@@ -1,0 +1,138 @@
+package coordinator
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver
+)
+
+// DBName is the coordinator's database file inside its data directory.
+const DBName = "kinko.db"
+
+// Errors callers branch on.
+var (
+	ErrNoWallet      = errors.New("no such wallet")
+	ErrWalletExists  = errors.New("a wallet with that name exists")
+	ErrNoSession     = errors.New("no such session")
+	ErrSessionState  = errors.New("session is not in the right state")
+	ErrDifferentTx   = errors.New("psbt is for another transaction than the session's")
+	ErrInsufficient  = errors.New("insufficient funds")
+	ErrNoNode        = errors.New("no node configured")
+	ErrBadSignature  = errors.New("invalid partial signature")
+	ErrNotAccepted   = errors.New("the node does not accept the transaction")
+	ErrCoinsReserved = errors.New("coins are reserved by another session")
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS wallets (
+	name TEXT PRIMARY KEY,
+	descriptor TEXT NOT NULL,
+	network TEXT NOT NULL,
+	birthday INTEGER NOT NULL,
+	scanned INTEGER NOT NULL,
+	next_receive INTEGER NOT NULL DEFAULT 0,
+	created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scripts (
+	script BLOB PRIMARY KEY,
+	wallet TEXT NOT NULL REFERENCES wallets(name),
+	change INTEGER NOT NULL,
+	idx INTEGER NOT NULL,
+	used INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (wallet, change, idx)
+);
+CREATE TABLE IF NOT EXISTS blocks (
+	height INTEGER PRIMARY KEY,
+	hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS txs (
+	txid TEXT PRIMARY KEY,
+	raw BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS utxos (
+	txid TEXT NOT NULL,
+	vout INTEGER NOT NULL,
+	wallet TEXT NOT NULL REFERENCES wallets(name),
+	value INTEGER NOT NULL,
+	script BLOB NOT NULL,
+	change INTEGER NOT NULL,
+	idx INTEGER NOT NULL,
+	height INTEGER NOT NULL,          -- 0: in the mempool
+	spent_txid TEXT,
+	spent_height INTEGER,             -- NULL: unspent; 0: spent in the mempool
+	session TEXT,                     -- reserved by this signing session
+	PRIMARY KEY (txid, vout)
+);
+CREATE INDEX IF NOT EXISTS utxos_wallet ON utxos(wallet, spent_height);
+CREATE TABLE IF NOT EXISTS sessions (
+	id TEXT PRIMARY KEY,
+	wallet TEXT NOT NULL REFERENCES wallets(name),
+	created TEXT NOT NULL,
+	state TEXT NOT NULL,
+	txid TEXT NOT NULL,
+	psbt BLOB NOT NULL,
+	fee INTEGER NOT NULL,
+	vsize INTEGER NOT NULL,
+	final_tx BLOB,
+	broadcast_txid TEXT,
+	updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS session_parts (
+	session TEXT NOT NULL REFERENCES sessions(id),
+	digest BLOB NOT NULL,
+	psbt BLOB NOT NULL,
+	imported TEXT NOT NULL,
+	PRIMARY KEY (session, digest)
+);
+`
+
+// Coordinator is the online, watch-only side of kinko: wallets, coins,
+// and signing sessions, all kept in one SQLite file.
+type Coordinator struct {
+	db *sql.DB
+}
+
+// Open opens (creating if needed) the coordinator's store in dir. Every
+// change is committed durably (WAL, synchronous=FULL) before a call
+// returns, so a stop of the process loses nothing that was reported done.
+func Open(dir string) (*Coordinator, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dir, DBName)
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &Coordinator{db: db}, nil
+}
+
+// Close closes the store.
+func (c *Coordinator) Close() error { return c.db.Close() }
+
+// tx runs fn in one SQL transaction, committed only if fn succeeds.
+func (c *Coordinator) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	t, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(t); err != nil {
+		t.Rollback()
+		return err
+	}
+	return t.Commit()
+}
+
+func now() string { return time.Now().UTC().Format(time.RFC3339) }

@@ -1,0 +1,212 @@
+package coordinator
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/kinko-project/kinko/wallet"
+)
+
+// GapLimit is how many unused addresses past the last used one are
+// watched on each branch.
+const GapLimit = 20
+
+// Wallet is a watch-only multisig wallet held by the coordinator.
+type Wallet struct {
+	Name        string
+	Descriptor  *wallet.Descriptor
+	Birthday    int64 // first block height scanned
+	Scanned     int64 // last block height scanned
+	NextReceive uint32
+}
+
+var walletName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// CreateWallet stores a new watch-only wallet. Its coins are looked for
+// from block height birthday on.
+func (c *Coordinator) CreateWallet(ctx context.Context, name string, d *wallet.Descriptor, birthday int64) error {
+	if !walletName.MatchString(name) {
+		return fmt.Errorf("wallet name %q: use letters, digits, '.', '_' and '-' (at most 64)", name)
+	}
+	if !d.IsRange() || !d.HasChange() {
+		return errors.New("a wallet needs a ranged descriptor with receive and change branches (<0;1>/*)")
+	}
+	if birthday < 0 {
+		birthday = 0
+	}
+	return c.tx(ctx, func(t *sql.Tx) error {
+		var n int
+		if err := t.QueryRow(`SELECT count(*) FROM wallets WHERE name = ?`, name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%q: %w", name, ErrWalletExists)
+		}
+		if _, err := t.Exec(`INSERT INTO wallets (name, descriptor, network, birthday, scanned, created) VALUES (?, ?, ?, ?, ?, ?)`,
+			name, d.String(), d.Network().Name, birthday, birthday-1, now()); err != nil {
+			return err
+		}
+		for _, change := range []bool{false, true} {
+			if err := extendScripts(t, name, d, change, GapLimit-1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// extendScripts makes sure scripts up to index upto are derived and
+// watched on one branch.
+func extendScripts(t *sql.Tx, name string, d *wallet.Descriptor, change bool, upto uint32) error {
+	var have sql.NullInt64
+	if err := t.QueryRow(`SELECT max(idx) FROM scripts WHERE wallet = ? AND change = ?`, name, change).Scan(&have); err != nil {
+		return err
+	}
+	from := uint32(0)
+	if have.Valid {
+		from = uint32(have.Int64) + 1
+	}
+	if from > upto {
+		return nil
+	}
+	spks, err := d.DeriveScriptPubKeys(change, from, upto-from+1)
+	if err != nil {
+		return fmt.Errorf("derive wallet %q: %w", name, err)
+	}
+	for k, spk := range spks {
+		if _, err := t.Exec(`INSERT INTO scripts (script, wallet, change, idx) VALUES (?, ?, ?, ?)`, spk, name, change, from+uint32(k)); err != nil {
+			return fmt.Errorf("watch script: %w", err)
+		}
+	}
+	return nil
+}
+
+// Wallet returns the wallet called name.
+func (c *Coordinator) Wallet(ctx context.Context, name string) (*Wallet, error) {
+	return loadWallet(c.db.QueryRowContext(ctx, `SELECT name, descriptor, network, birthday, scanned, next_receive FROM wallets WHERE name = ?`, name), name)
+}
+
+func loadWallet(row *sql.Row, name string) (*Wallet, error) {
+	var w Wallet
+	var desc, netName string
+	if err := row.Scan(&w.Name, &desc, &netName, &w.Birthday, &w.Scanned, &w.NextReceive); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("%q: %w", name, ErrNoWallet)
+		}
+		return nil, err
+	}
+	net, err := wallet.ParseNetwork(netName)
+	if err != nil {
+		return nil, err
+	}
+	w.Descriptor, err = wallet.ParseDescriptor(desc, net)
+	if err != nil {
+		return nil, fmt.Errorf("stored wallet %q: %w", name, err)
+	}
+	return &w, nil
+}
+
+// Wallets returns the names of all wallets.
+func (c *Coordinator) Wallets(ctx context.Context) ([]string, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT name FROM wallets ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// NextAddress hands out the wallet's next unused receive address and
+// marks it as handed out, so it is never handed out twice.
+func (c *Coordinator) NextAddress(ctx context.Context, name string) (string, uint32, error) {
+	w, err := c.Wallet(ctx, name)
+	if err != nil {
+		return "", 0, err
+	}
+	var addr string
+	var index uint32
+	err = c.tx(ctx, func(t *sql.Tx) error {
+		var next uint32
+		if err := t.QueryRow(`SELECT next_receive FROM wallets WHERE name = ?`, name).Scan(&next); err != nil {
+			return err
+		}
+		// Skip addresses that already received coins.
+		for {
+			var used bool
+			err := t.QueryRow(`SELECT used FROM scripts WHERE wallet = ? AND change = 0 AND idx = ?`, name, next).Scan(&used)
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && !used) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			next++
+		}
+		d, err := w.Descriptor.Derive(false, next)
+		if err != nil {
+			return err
+		}
+		if err := extendScripts(t, name, w.Descriptor, false, next+GapLimit); err != nil {
+			return err
+		}
+		if _, err := t.Exec(`UPDATE scripts SET used = 1 WHERE wallet = ? AND change = 0 AND idx = ?`, name, next); err != nil {
+			return err
+		}
+		if _, err := t.Exec(`UPDATE wallets SET next_receive = ? WHERE name = ?`, next+1, name); err != nil {
+			return err
+		}
+		addr, index = d.Address, next
+		return nil
+	})
+	return addr, index, err
+}
+
+// Balance is a wallet's coins, confirmed and unconfirmed apart.
+type Balance struct {
+	Confirmed   int64
+	Unconfirmed int64
+	// Reserved is the part of the balance held by open signing sessions.
+	Reserved int64
+	Coins    int
+}
+
+// Balance sums the wallet's unspent coins as of the last sync.
+func (c *Coordinator) Balance(ctx context.Context, name string) (*Balance, error) {
+	if _, err := c.Wallet(ctx, name); err != nil {
+		return nil, err
+	}
+	rows, err := c.db.QueryContext(ctx, `SELECT value, height, session FROM utxos WHERE wallet = ? AND spent_height IS NULL`, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var b Balance
+	for rows.Next() {
+		var v, h int64
+		var s sql.NullString
+		if err := rows.Scan(&v, &h, &s); err != nil {
+			return nil, err
+		}
+		if h > 0 {
+			b.Confirmed += v
+		} else {
+			b.Unconfirmed += v
+		}
+		if s.Valid {
+			b.Reserved += v
+		}
+		b.Coins++
+	}
+	return &b, rows.Err()
+}
