@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kinko-project/kinko/wallet"
 )
 
 // Policy limits what a signer signs for a registered wallet, so that a
@@ -26,10 +28,10 @@ type Policy struct {
 func (p *Policy) String() string {
 	var parts []string
 	if p.MaxPerTx > 0 {
-		parts = append(parts, "at most "+FormatAmount(p.MaxPerTx)+" per transaction")
+		parts = append(parts, "at most "+wallet.FormatAmount(p.MaxPerTx)+" per transaction")
 	}
 	if p.Daily > 0 {
-		parts = append(parts, "at most "+FormatAmount(p.Daily)+" per 24 hours")
+		parts = append(parts, "at most "+wallet.FormatAmount(p.Daily)+" per 24 hours")
 	}
 	if len(p.Allow) > 0 {
 		parts = append(parts, fmt.Sprintf("only to %d allowed addresses", len(p.Allow)))
@@ -49,7 +51,7 @@ func (ks *Keystore) checkPolicy(w *registered, r *Review, now time.Time) error {
 	}
 	spent := r.External + r.Fee
 	if p.MaxPerTx > 0 && spent > p.MaxPerTx {
-		return refuse("policy", "per-transaction limit: sends %s, the limit is %s", FormatAmount(spent), FormatAmount(p.MaxPerTx))
+		return refuse("policy", "per-transaction limit: sends %s, the limit is %s", wallet.FormatAmount(spent), wallet.FormatAmount(p.MaxPerTx))
 	}
 	if len(p.Allow) > 0 {
 		allowed := make(map[string]bool, len(p.Allow))
@@ -71,7 +73,7 @@ func (ks *Keystore) checkPolicy(w *registered, r *Review, now time.Time) error {
 		}
 		if sum+spent > p.Daily {
 			return refuse("policy", "daily limit: %s already signed in the last 24 hours, this adds %s, the limit is %s",
-				FormatAmount(sum), FormatAmount(spent), FormatAmount(p.Daily))
+				wallet.FormatAmount(sum), wallet.FormatAmount(spent), wallet.FormatAmount(p.Daily))
 		}
 	}
 	return nil

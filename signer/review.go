@@ -12,7 +12,7 @@ import (
 )
 
 // MaxMoney is 21 million BTC in satoshis: no amount may exceed it.
-const MaxMoney = 21_000_000 * 100_000_000
+const MaxMoney = wallet.MaxMoney
 
 // ErrRefused is wrapped by every error that makes the signer refuse a
 // PSBT: the transaction is not signed, and the error says which input or
@@ -97,38 +97,28 @@ type ReviewOutput struct {
 	Index  uint32
 }
 
-// FormatAmount prints satoshis as BTC with eight decimals.
-func FormatAmount(sats int64) string {
-	sign := ""
-	if sats < 0 {
-		sign = "-"
-		sats = -sats
-	}
-	return fmt.Sprintf("%s%d.%08d BTC", sign, sats/100_000_000, sats%100_000_000)
-}
-
 // Format writes the review for a person to read before approving.
 func (r *Review) Format(w io.Writer) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Wallet %q on %s\n", r.Wallet, r.Network)
-	fmt.Fprintf(&b, "Inputs (%d), total %s:\n", len(r.Inputs), FormatAmount(r.TotalIn))
+	fmt.Fprintf(&b, "Inputs (%d), total %s:\n", len(r.Inputs), wallet.FormatAmount(r.TotalIn))
 	for i, in := range r.Inputs {
 		branch := "receive"
 		if in.Change {
 			branch = "change"
 		}
-		fmt.Fprintf(&b, "  %3d  %s  %s  (%s index %d)\n", i, FormatAmount(in.Amount), in.OutPoint, branch, in.Index)
+		fmt.Fprintf(&b, "  %3d  %s  %s  (%s index %d)\n", i, wallet.FormatAmount(in.Amount), in.OutPoint, branch, in.Index)
 	}
 	fmt.Fprintf(&b, "Outputs (%d):\n", len(r.Outputs))
 	for i, out := range r.Outputs {
 		if out.Change {
-			fmt.Fprintf(&b, "  %3d  %s  change (verified, change branch, index %d) %s\n", i, FormatAmount(out.Amount), out.Index, out.Address)
+			fmt.Fprintf(&b, "  %3d  %s  change (verified, change branch, index %d) %s\n", i, wallet.FormatAmount(out.Amount), out.Index, out.Address)
 		} else {
-			fmt.Fprintf(&b, "  %3d  %s  external: %s\n", i, FormatAmount(out.Amount), out.Address)
+			fmt.Fprintf(&b, "  %3d  %s  external: %s\n", i, wallet.FormatAmount(out.Amount), out.Address)
 		}
 	}
-	fmt.Fprintf(&b, "Sending out: %s\n", FormatAmount(r.External))
-	fmt.Fprintf(&b, "Fee:         %s (%.1f sat/vB over at most %d vB", FormatAmount(r.Fee), r.FeeRate(), r.VSize)
+	fmt.Fprintf(&b, "Sending out: %s\n", wallet.FormatAmount(r.External))
+	fmt.Fprintf(&b, "Fee:         %s (%.1f sat/vB over at most %d vB", wallet.FormatAmount(r.Fee), r.FeeRate(), r.VSize)
 	if r.External > 0 {
 		fmt.Fprintf(&b, ", %.2f%% of the amount sent", 100*float64(r.Fee)/float64(r.External))
 	}

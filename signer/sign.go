@@ -295,7 +295,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, master *wallet.Extended
 		maxRate = DefaultMaxFeeRate
 	}
 	if r.Fee > maxFee {
-		return nil, refuse("transaction", "fee %s is above the cap of %s", FormatAmount(r.Fee), FormatAmount(maxFee))
+		return nil, refuse("transaction", "fee %s is above the cap of %s", wallet.FormatAmount(r.Fee), wallet.FormatAmount(maxFee))
 	}
 	if rate := r.FeeRate(); rate > maxRate {
 		return nil, refuse("transaction", "fee rate %.1f sat/vB is above the cap of %.1f sat/vB", rate, maxRate)

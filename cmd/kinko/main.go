@@ -1,0 +1,156 @@
+// Command kinko is the online coordinator of a kinko multisig treasury:
+// it holds watch-only wallets, finds their coins on a node, builds PSBTs
+// for the air-gapped signers, collects their signatures, and broadcasts.
+//
+// It never holds a private key. Run "kinko help" for the commands.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kinko-project/kinko/coordinator"
+	"github.com/kinko-project/kinko/coordinator/chain"
+	"github.com/kinko-project/kinko/internal/cli"
+)
+
+const usage = `kinko: the coordinator of a kinko multisig treasury (watch-only; holds no keys)
+
+Usage:
+  kinko descriptor check [--network N] DESCRIPTOR
+  kinko descriptor derive [--network N] [--change] [--from I] [--count N] DESCRIPTOR
+  kinko wallet create NAME --threshold M --key RECORD... [--network N] [--script wsh|sh-wsh|sh] [--birthday H]
+  kinko wallet descriptor NAME       print the wallet's descriptor, to register on each signer
+  kinko wallet address NAME          hand out the next unused receive address
+  kinko wallet list
+  kinko sync                         find the wallets' coins on the node
+  kinko balance NAME
+  kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] -o FILE.psbt
+  kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID
+
+Common flags:
+  --datadir DIR             where the coordinator keeps its database ($KINKO_DATADIR)
+  --rpc-host HOST:PORT      the node's RPC address ($KINKO_RPC_HOST)
+  --rpc-user USER           ($KINKO_RPC_USER)
+  --rpc-password-file FILE  a file holding the RPC password ($KINKO_RPC_PASSWORD_FILE)
+
+AMOUNT is in BTC ("0.5") or satoshis with a "sat" suffix ("50000sat").
+Exit status: 0 done, 1 error, 2 usage, 3 refused, 4 declined, 5 node error.
+`
+
+func main() { os.Exit(Main()) }
+
+// Main runs the command with os.Args and returns the exit status.
+func Main() int {
+	env := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	return cli.Report(os.Stderr, "kinko", env.run(os.Args[1:]))
+}
+
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	datadir      string
+	rpcHost      string
+	rpcUser      string
+	rpcPassFile  string
+	coordinator  *coordinator.Coordinator
+	nodeClient   *chain.Client
+	assumeYesSet bool
+}
+
+func (e *env) run(args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return cli.Usagef("no command given")
+	}
+	defer e.close()
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return nil
+	case "descriptor":
+		return e.descriptor(rest)
+	case "wallet":
+		return e.wallet(rest)
+	case "sync":
+		return e.sync(rest)
+	case "balance":
+		return e.balance(rest)
+	case "spend":
+		return e.spend(rest)
+	case "session":
+		return e.session(rest)
+	}
+	return cli.WithHint(cli.ExitUsage, fmt.Errorf("unknown command %q", cmd), "run 'kinko help'")
+}
+
+func (e *env) close() {
+	if e.coordinator != nil {
+		e.coordinator.Close()
+	}
+	if e.nodeClient != nil {
+		e.nodeClient.Close()
+	}
+}
+
+// flags returns a flag set with the common flags.
+func (e *env) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&e.datadir, "datadir", os.Getenv("KINKO_DATADIR"), "data directory")
+	fs.StringVar(&e.rpcHost, "rpc-host", os.Getenv("KINKO_RPC_HOST"), "node RPC host:port")
+	fs.StringVar(&e.rpcUser, "rpc-user", os.Getenv("KINKO_RPC_USER"), "node RPC user")
+	fs.StringVar(&e.rpcPassFile, "rpc-password-file", os.Getenv("KINKO_RPC_PASSWORD_FILE"), "file holding the node RPC password")
+	return fs
+}
+
+func (e *env) store() (*coordinator.Coordinator, error) {
+	if e.coordinator != nil {
+		return e.coordinator, nil
+	}
+	dir := e.datadir
+	if dir == "" {
+		cfg, err := os.UserConfigDir()
+		if err != nil {
+			return nil, cli.WithHint(cli.ExitUsage, err, "give --datadir")
+		}
+		dir = filepath.Join(cfg, "kinko")
+	}
+	c, err := coordinator.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	e.coordinator = c
+	return c, nil
+}
+
+var errNoNode = errors.New("no node configured")
+
+// node connects to the configured node.
+func (e *env) node() (*chain.Client, error) {
+	if e.nodeClient != nil {
+		return e.nodeClient, nil
+	}
+	if e.rpcHost == "" {
+		return nil, cli.WithHint(cli.ExitNode, errNoNode, "give --rpc-host, --rpc-user and --rpc-password-file (or $KINKO_RPC_HOST, …)")
+	}
+	pass := ""
+	if e.rpcPassFile != "" {
+		p, err := cli.ReadSecretFile(e.rpcPassFile, e.stderr)
+		if err != nil {
+			return nil, fmt.Errorf("rpc password: %w", err)
+		}
+		pass = p
+	}
+	c, err := chain.Dial(chain.Config{Host: e.rpcHost, User: e.rpcUser, Pass: pass})
+	if err != nil {
+		return nil, cli.WithHint(cli.ExitNode, err, "is the node running, and are the RPC address and credentials right?")
+	}
+	e.nodeClient = c
+	return c, nil
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"github.com/kinko-project/kinko/coordinator"
+	"github.com/kinko-project/kinko/internal/cli"
+	"github.com/kinko-project/kinko/internal/psbt"
+	"github.com/kinko-project/kinko/wallet"
+)
+
+func encodeBase64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func (e *env) session(args []string) error {
+	if len(args) == 0 {
+		return cli.Usagef("session: want list, show, import, finalize, broadcast or cancel")
+	}
+	sub, rest := args[0], args[1:]
+	fs := e.flags("session " + sub)
+	pos, err := cli.Parse(fs, rest)
+	if err != nil {
+		return err
+	}
+	c, err := e.store()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if sub == "list" {
+		ss, err := c.Sessions(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range ss {
+			fmt.Fprintf(e.stdout, "%s  %-9s  %s  %s\n", s.ID, s.State, s.Wallet, s.TxID)
+		}
+		return nil
+	}
+	if len(pos) < 1 {
+		return cli.Usagef("session %s: want a session ID", sub)
+	}
+	id := pos[0]
+	switch sub {
+	case "show":
+		s, err := c.Session(ctx, id)
+		if err != nil {
+			return err
+		}
+		return e.showSession(s)
+	case "import":
+		if len(pos) < 2 {
+			return cli.Usagef("session import: want ID and at least one FILE")
+		}
+		for _, f := range pos[1:] {
+			raw, err := cli.ReadInput(f, e.stdin, psbt.MaxSize)
+			if err != nil {
+				return err
+			}
+			bin, err := psbt.Decode(raw)
+			if err != nil {
+				return cli.WithHint(cli.ExitRefused, fmt.Errorf("%s: %w", f, err), "")
+			}
+			res, err := c.Import(ctx, id, bin)
+			if errors.Is(err, coordinator.ErrDifferentTx) || errors.Is(err, coordinator.ErrBadSignature) {
+				return cli.WithHint(cli.ExitRefused, fmt.Errorf("%s: %w", f, err), "nothing from this file was added")
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+			note := ""
+			if res.Duplicate {
+				note = " (imported before)"
+			}
+			fmt.Fprintf(e.stderr, "%s: %d new signatures%s\n", f, res.Added, note)
+		}
+		s, err := c.Session(ctx, id)
+		if err != nil {
+			return err
+		}
+		return e.showSession(s)
+	case "finalize":
+		node, err := e.node()
+		if err != nil {
+			return err
+		}
+		s, err := c.Finalize(ctx, id, node)
+		if errors.Is(err, coordinator.ErrNotAccepted) {
+			return cli.WithHint(cli.ExitNode, err, "")
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "session %s finalized; the node would accept it\n", id)
+		fmt.Fprintf(e.stdout, "%x\n", s.FinalTx)
+		return nil
+	case "broadcast":
+		node, err := e.node()
+		if err != nil {
+			return err
+		}
+		txid, err := c.Broadcast(ctx, id, node)
+		if err != nil {
+			return cli.WithHint(cli.ExitNode, err, "")
+		}
+		fmt.Fprintln(e.stdout, txid)
+		return nil
+	case "cancel":
+		if err := c.Cancel(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "session %s cancelled; its coins are free again\n", id)
+		return nil
+	}
+	return cli.Usagef("session: unknown command %q", sub)
+}
+
+func (e *env) showSession(s *coordinator.Session) error {
+	fmt.Fprintf(e.stdout, "session %s (%s) of wallet %q\ntxid %s, fee %s, %d partial PSBTs imported\n",
+		s.ID, s.State, s.Wallet, s.TxID, wallet.FormatAmount(s.Fee), s.Parts)
+	st, err := s.Status()
+	if err != nil {
+		return err
+	}
+	for i, in := range st {
+		fmt.Fprintf(e.stdout, "input %d: %d of %d signatures\n", i, in.Have, in.Need)
+	}
+	if s.BroadcastTxID != "" {
+		fmt.Fprintf(e.stdout, "broadcast as %s\n", s.BroadcastTxID)
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kinko-project/kinko/internal/cli"
+	"github.com/kinko-project/kinko/wallet"
+)
+
+func (e *env) wallet(args []string) error {
+	if len(args) == 0 {
+		return cli.Usagef("wallet: want create, descriptor, address or list")
+	}
+	switch args[0] {
+	case "create":
+		return e.walletCreate(args[1:])
+	case "descriptor":
+		return e.walletDescriptor(args[1:])
+	case "address":
+		return e.walletAddress(args[1:])
+	case "list":
+		return e.walletList(args[1:])
+	}
+	return cli.Usagef("wallet: unknown command %q", args[0])
+}
+
+func (e *env) walletCreate(args []string) error {
+	fs := e.flags("wallet create")
+	threshold := fs.Int("threshold", 0, "signatures needed (M)")
+	var keys cli.Strings
+	fs.Var(&keys, "key", "a signer's key record [fingerprint/path]xpub (repeat for each signer)")
+	netName := fs.String("network", "mainnet", "mainnet, testnet, signet or regtest")
+	script := fs.String("script", "wsh", "wsh, sh-wsh or sh")
+	birthday := fs.Int64("birthday", -1, "first block height to scan (default: the node's tip, or 0 without a node)")
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return cli.Usagef("wallet create: want one NAME")
+	}
+	net, err := wallet.ParseNetwork(*netName)
+	if err != nil {
+		return cli.WithHint(cli.ExitUsage, err, "")
+	}
+	st, err := wallet.ParseScriptType(*script)
+	if err != nil {
+		return cli.WithHint(cli.ExitUsage, err, "")
+	}
+	if len(keys) == 0 {
+		return cli.Usagef("wallet create: give each signer's key record with --key")
+	}
+	var records []*wallet.KeyRecord
+	for k, s := range keys {
+		r, err := wallet.ParseKeyRecord(s, net)
+		if err != nil {
+			return cli.WithHint(cli.ExitRefused, fmt.Errorf("key %d: %w", k+1, err), "print a key record with 'kinko-signer xpub' on each signer")
+		}
+		records = append(records, r)
+	}
+	d, err := wallet.NewMultisig(net, st, *threshold, records)
+	if err != nil {
+		return cli.WithHint(cli.ExitRefused, err, "")
+	}
+	c, err := e.store()
+	if err != nil {
+		return err
+	}
+	h := *birthday
+	if h < 0 {
+		h = 0
+		if e.rpcHost != "" {
+			node, err := e.node()
+			if err != nil {
+				return err
+			}
+			if h, err = node.Height(); err != nil {
+				return cli.WithHint(cli.ExitNode, err, "")
+			}
+		}
+	}
+	if err := c.CreateWallet(context.Background(), pos[0], d, h); err != nil {
+		return err
+	}
+	first, err := d.Derive(false, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "created wallet %q: %d-of-%d %s on %s, scanning from height %d\n", pos[0], *threshold, len(records), st, net, h)
+	fmt.Fprintf(e.stderr, "first receive address: %s\n", first.Address)
+	fmt.Fprintln(e.stdout, d.String())
+	return nil
+}
+
+func (e *env) oneWallet(cmd string, args []string) (string, error) {
+	fs := e.flags(cmd)
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", cli.Usagef("%s: want one wallet NAME", cmd)
+	}
+	return pos[0], nil
+}
+
+func (e *env) walletDescriptor(args []string) error {
+	name, err := e.oneWallet("wallet descriptor", args)
+	if err != nil {
+		return err
+	}
+	c, err := e.store()
+	if err != nil {
+		return err
+	}
+	w, err := c.Wallet(context.Background(), name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, w.Descriptor.String())
+	return nil
+}
+
+func (e *env) walletAddress(args []string) error {
+	name, err := e.oneWallet("wallet address", args)
+	if err != nil {
+		return err
+	}
+	c, err := e.store()
+	if err != nil {
+		return err
+	}
+	addr, idx, err := c.NextAddress(context.Background(), name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "receive address %d of wallet %q (compare it on a signer: kinko-signer address %s --index %d)\n", idx, name, name, idx)
+	fmt.Fprintln(e.stdout, addr)
+	return nil
+}
+
+func (e *env) walletList(args []string) error {
+	fs := e.flags("wallet list")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	c, err := e.store()
+	if err != nil {
+		return err
+	}
+	names, err := c.Wallets(context.Background())
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		fmt.Fprintln(e.stdout, n)
+	}
+	return nil
+}
+
+func (e *env) sync(args []string) error {
+	fs := e.flags("sync")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	c, err := e.store()
+	if err != nil {
+		return err
+	}
+	node, err := e.node()
+	if err != nil {
+		return err
+	}
+	rep, err := c.Sync(context.Background(), node)
+	if err != nil {
+		return cli.WithHint(cli.ExitNode, err, "")
+	}
+	if rep.Reorged > 0 {
+		fmt.Fprintf(e.stderr, "reorg: rolled back %d blocks to height %d\n", rep.Reorged, rep.ForkedAt)
+	}
+	fmt.Fprintf(e.stdout, "synced %d wallets to height %d: %d blocks scanned, %d coins found, %d unconfirmed\n",
+		rep.Wallets, rep.Tip, rep.Scanned, rep.Found, rep.Mempool)
+	return nil
+}
+
+func (e *env) balance(args []string) error {
+	name, err := e.oneWallet("balance", args)
+	if err != nil {
+		return err
+	}
+	c, err := e.store()
+	if err != nil {
+		return err
+	}
+	b, err := c.Balance(context.Background(), name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "confirmed:   %s\nunconfirmed: %s\nreserved:    %s (by open signing sessions)\ncoins:       %d\n",
+		wallet.FormatAmount(b.Confirmed), wallet.FormatAmount(b.Unconfirmed), wallet.FormatAmount(b.Reserved), b.Coins)
+	return nil
+}
