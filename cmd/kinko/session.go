@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -11,8 +10,6 @@ import (
 	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/wallet"
 )
-
-func encodeBase64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func (e *env) session(args []string) error {
 	if len(args) == 0 {

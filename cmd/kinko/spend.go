@@ -91,7 +91,7 @@ func (e *env) spend(args []string) error {
 	}
 	data := s.PSBT
 	if *b64 {
-		data = []byte(encodeBase64(data) + "\n")
+		data = cli.Base64Line(data)
 	}
 	if err := cli.WriteOutput(*out, data, e.stdout, !*b64, false); err != nil {
 		c.Cancel(ctx, s.ID)

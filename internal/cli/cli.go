@@ -6,6 +6,7 @@ package cli
 
 import (
 	"bufio"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -252,4 +253,9 @@ func (t *TTY) Confirm(prompt string) error {
 		return nil
 	}
 	return WithHint(ExitDeclined, ErrDeclined, "nothing was done")
+}
+
+// Base64Line encodes b as one line of standard base64.
+func Base64Line(b []byte) []byte {
+	return []byte(base64.StdEncoding.EncodeToString(b) + "\n")
 }

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/kinko-project/kinko/internal/cli"
+	"github.com/kinko-project/kinko/signer"
+	"github.com/kinko-project/kinko/wallet"
+	"github.com/kinko-project/kinko/wallet/bip39"
+)
+
+// init makes a new keystore: from fresh entropy, or from existing words
+// when restoring.
+func (e *env) init(args []string, restore bool) error {
+	name := "init"
+	if restore {
+		name = "restore"
+	}
+	fs := e.flags(name)
+	words := fs.Int("words", 24, "number of recovery words: 12, 15, 18, 21 or 24")
+	lang := fs.String("language", "english", "word list: english or japanese")
+	wordsFile := fs.String("words-file", "", "write the new recovery words to this new file (0600) instead of showing them on the terminal")
+	mnemonicFile := fs.String("mnemonic-file", "", "restore: read the recovery words from this file instead of the terminal")
+	passFile := fs.String("bip39-passphrase-file", "", "read an optional BIP-39 passphrase from this file")
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return cli.Usagef("%s takes no arguments (secrets never come from the command line)", name)
+	}
+	if e.keystore == "" {
+		return cli.Usagef("%s: give --keystore FILE", name)
+	}
+	if _, err := os.Stat(e.keystore); err == nil {
+		return cli.WithHint(cli.ExitError, fmt.Errorf("%s: %w", e.keystore, signer.ErrKeystoreExists), "a keystore is never overwritten; choose another file")
+	}
+	var mnemonic string
+	if restore {
+		if *mnemonicFile != "" {
+			b, err := cli.ReadInput(*mnemonicFile, nil, 4096)
+			if err != nil {
+				return err
+			}
+			mnemonic = strings.Join(strings.Fields(string(b)), " ")
+		} else {
+			t, err := e.terminal()
+			if err != nil {
+				return err
+			}
+			if mnemonic, err = t.Password("Recovery words (not echoed): "); err != nil {
+				return err
+			}
+		}
+		if err := bip39.Validate(mnemonic); err != nil {
+			return cli.WithHint(cli.ExitRefused, fmt.Errorf("recovery words: %w", err), "check each word against the paper backup")
+		}
+	} else {
+		bits := map[int]int{12: 128, 15: 160, 18: 192, 21: 224, 24: 256}[*words]
+		if bits == 0 {
+			return cli.Usagef("--words %d: want 12, 15, 18, 21 or 24", *words)
+		}
+		wl := bip39.English
+		switch *lang {
+		case "english":
+		case "japanese":
+			wl = bip39.Japanese
+		default:
+			return cli.Usagef("--language %q: want english or japanese", *lang)
+		}
+		ent, err := bip39.NewEntropy(bits)
+		if err != nil {
+			return err
+		}
+		mnemonic, err = bip39.NewMnemonic(ent, wl)
+		clear(ent)
+		if err != nil {
+			return err
+		}
+		if *wordsFile == "" {
+			if _, err := e.terminal(); err != nil {
+				return cli.WithHint(cli.ExitUsage, errors.New("no terminal to show the recovery words on"), "give --words-file FILE to write them to a new file")
+			}
+		}
+	}
+	passphrase := ""
+	if *passFile != "" {
+		if passphrase, err = cli.ReadSecretFile(*passFile, e.stderr); err != nil {
+			return err
+		}
+	}
+	pw, err := e.password(true)
+	if err != nil {
+		return err
+	}
+	ks, err := signer.CreateKeystore(e.keystore, pw, mnemonic, passphrase, e.kdfCost)
+	if err != nil {
+		return err
+	}
+	if !restore {
+		if *wordsFile != "" {
+			if err := writeSecret(*wordsFile, mnemonic+"\n"); err != nil {
+				os.Remove(e.keystore)
+				return err
+			}
+		} else {
+			w := e.tty.Writer()
+			fmt.Fprintln(w, "Write these recovery words on paper, in order. They are shown once.")
+			for i, word := range strings.Fields(mnemonic) {
+				fmt.Fprintf(w, "%2d. %s\n", i+1, word)
+			}
+		}
+	}
+	fp, err := ks.Fingerprint()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "keystore %s written; master fingerprint:\n", e.keystore)
+	fmt.Fprintln(e.stdout, fp)
+	return nil
+}
+
+// writeSecret writes a new file readable by its owner only.
+func writeSecret(path, s string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(s); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func (e *env) xpub(args []string) error {
+	fs := e.flags("xpub")
+	netName := fs.String("network", "", "mainnet, testnet, signet or regtest")
+	script := fs.String("script", "wsh", "wsh (BIP-48 2h), sh-wsh (BIP-48 1h) or sh (BIP-45)")
+	account := fs.Uint("account", 0, "account number")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if *netName == "" {
+		return cli.Usagef("xpub: give --network")
+	}
+	net, err := wallet.ParseNetwork(*netName)
+	if err != nil {
+		return cli.WithHint(cli.ExitUsage, err, "")
+	}
+	st, err := wallet.ParseScriptType(*script)
+	if err != nil {
+		return cli.WithHint(cli.ExitUsage, err, "")
+	}
+	if *account >= uint(wallet.Hardened) {
+		return cli.Usagef("--account %d is too large", *account)
+	}
+	ks, err := e.open()
+	if err != nil {
+		return err
+	}
+	master, err := ks.Master(net)
+	if err != nil {
+		return err
+	}
+	defer master.Zero()
+	rec, err := wallet.NewKeyRecord(master, wallet.AccountPath(net, st, uint32(*account)))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, rec.String())
+	return nil
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/kinko-project/kinko/internal/cli"
+	"github.com/kinko-project/kinko/internal/psbt"
+	"github.com/kinko-project/kinko/signer"
+	"github.com/kinko-project/kinko/wallet"
+)
+
+func (e *env) sign(args []string) error {
+	fs := e.flags("sign")
+	out := fs.String("o", "", "where to write the signed PSBT (default: IN with .signed.psbt; - for stdout)")
+	yes := fs.Bool("yes", false, "sign without asking (for scripts); the review is still printed")
+	b64 := fs.Bool("base64", false, "write base64 instead of binary")
+	maxFee := fs.String("max-fee", "", "refuse a fee above this (default 0.05 BTC)")
+	maxRate := fs.Float64("max-feerate", 0, "refuse a fee rate above this, in sat/vB (default 1000)")
+	allowSighash := fs.Bool("allow-sighash", false, "sign inputs asking for a sighash type other than ALL, this run only")
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return cli.Usagef("sign: want one IN.psbt (or - for stdin)")
+	}
+	opts := signer.Options{MaxFeeRate: *maxRate, AllowSighash: *allowSighash}
+	if *maxFee != "" {
+		if opts.MaxFee, err = wallet.ParseAmount(*maxFee); err != nil {
+			return cli.WithHint(cli.ExitUsage, err, "")
+		}
+	}
+	dest := *out
+	if dest == "" {
+		if pos[0] == "-" {
+			return cli.Usagef("sign: give -o when reading stdin")
+		}
+		dest = pos[0] + ".signed.psbt"
+	}
+	raw, err := cli.ReadInput(pos[0], e.stdin, psbt.MaxSize)
+	if err != nil {
+		return err
+	}
+	bin, err := psbt.Decode(raw)
+	if err != nil {
+		return cli.WithHint(cli.ExitRefused, err, "nothing was signed")
+	}
+	p, err := psbt.Parse(bin)
+	if err != nil {
+		return cli.WithHint(cli.ExitRefused, err, "nothing was signed")
+	}
+	ks, err := e.open()
+	if err != nil {
+		return err
+	}
+	signed, review, err := ks.Sign(p, opts, func(r *signer.Review) error {
+		r.Format(e.stderr)
+		return e.confirm(*yes, "Sign this transaction?")
+	})
+	if errors.Is(err, signer.ErrRefused) {
+		return cli.WithHint(cli.ExitRefused, err, "nothing was signed")
+	}
+	if err != nil {
+		return err
+	}
+	data, err := signed.Serialize()
+	if err != nil {
+		return err
+	}
+	// The history must be on disk before the signature leaves: a daily
+	// limit is only as good as the record it counts.
+	if err := ks.Save(); err != nil {
+		return fmt.Errorf("record the signing in the keystore: %w", err)
+	}
+	if *b64 {
+		data = cli.Base64Line(data)
+	}
+	if err := cli.WriteOutput(dest, data, e.stdout, !*b64, false); err != nil {
+		return err
+	}
+	n := 0
+	for _, in := range review.Inputs {
+		if in.Sign {
+			n++
+		}
+	}
+	fmt.Fprintf(e.stderr, "signed %d of %d inputs; wrote %s\n", n, len(review.Inputs), dest)
+	return nil
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/kinko-project/kinko/internal/cli"
+	"github.com/kinko-project/kinko/signer"
+	"github.com/kinko-project/kinko/wallet"
+)
+
+// readDescriptor takes a descriptor given as text or as a file holding it.
+func readDescriptor(arg string, net *wallet.Network) (*wallet.Descriptor, error) {
+	text := arg
+	if !strings.Contains(arg, "(") {
+		b, err := cli.ReadInput(arg, os.Stdin, 64<<10)
+		if err != nil {
+			return nil, err
+		}
+		text = strings.TrimSpace(string(b))
+	}
+	d, err := wallet.ParseDescriptor(text, net)
+	if err != nil {
+		return nil, cli.WithHint(cli.ExitRefused, fmt.Errorf("wallet descriptor: %w", err), "")
+	}
+	return d, nil
+}
+
+func (e *env) register(args []string) error {
+	fs := e.flags("register")
+	name := fs.String("name", "", "a name for the wallet (default: its descriptor checksum)")
+	netName := fs.String("network", "", "the wallet's network when its keys do not tell (regtest, signet)")
+	yes := fs.Bool("yes", false, "register without asking")
+	maxPerTx := fs.String("max-per-tx", "", "policy: most one transaction may send out (BTC, or NNNsat)")
+	daily := fs.String("daily-limit", "", "policy: most that may be sent out per 24 hours")
+	var allow cli.Strings
+	fs.Var(&allow, "allow", "policy: an address that may be paid (repeat; none given means any)")
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return cli.Usagef("register: want one WALLET (a descriptor, or a file holding one)")
+	}
+	var net *wallet.Network
+	if *netName != "" {
+		if net, err = wallet.ParseNetwork(*netName); err != nil {
+			return cli.WithHint(cli.ExitUsage, err, "")
+		}
+	}
+	d, err := readDescriptor(pos[0], net)
+	if err != nil {
+		return err
+	}
+	var policy *signer.Policy
+	if *maxPerTx != "" || *daily != "" || len(allow) > 0 {
+		policy = &signer.Policy{}
+		if *maxPerTx != "" {
+			if policy.MaxPerTx, err = wallet.ParseAmount(*maxPerTx); err != nil {
+				return cli.WithHint(cli.ExitUsage, err, "")
+			}
+		}
+		if *daily != "" {
+			if policy.Daily, err = wallet.ParseAmount(*daily); err != nil {
+				return cli.WithHint(cli.ExitUsage, err, "")
+			}
+		}
+		for _, a := range allow {
+			if _, err := wallet.ScriptFromAddress(a, d.Network()); err != nil {
+				return cli.WithHint(cli.ExitUsage, fmt.Errorf("--allow: %w", err), "")
+			}
+		}
+		policy.Allow = allow
+	}
+	ks, err := e.open()
+	if err != nil {
+		return err
+	}
+	n := *name
+	if n == "" {
+		n = d.Checksum()
+	}
+	reg, err := ks.PrepareRegistration(n, d, policy)
+	if errors.Is(err, signer.ErrNotOurWallet) {
+		return cli.WithHint(cli.ExitRefused, err, "is this the right keystore for this wallet?")
+	}
+	if err != nil {
+		return cli.WithHint(cli.ExitRefused, err, "")
+	}
+	reg.Format(e.stderr)
+	if err := e.confirm(*yes, "Register this wallet?"); err != nil {
+		return err
+	}
+	if err := ks.Register(reg); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "registered wallet %q\n", n)
+	return nil
+}
+
+func (e *env) wallets(args []string) error {
+	fs := e.flags("wallets")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	ks, err := e.open()
+	if err != nil {
+		return err
+	}
+	for _, rw := range ks.Wallets() {
+		_, d, err := ks.Wallet(rw.Name)
+		if err != nil {
+			return err
+		}
+		policy := "none"
+		if rw.Policy != nil {
+			policy = rw.Policy.String()
+		}
+		fmt.Fprintf(e.stdout, "%s\t%d-of-%d %s on %s\tpolicy: %s\n", rw.Name, d.Threshold(), len(d.Keys()), d.ScriptType(), d.Network(), policy)
+	}
+	return nil
+}
+
+func (e *env) address(args []string) error {
+	fs := e.flags("address")
+	index := fs.Uint("index", 0, "address index")
+	change := fs.Bool("change", false, "the change branch")
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return cli.Usagef("address: want one registered WALLET name")
+	}
+	if *index >= uint(wallet.Hardened) {
+		return cli.Usagef("--index %d is too large", *index)
+	}
+	ks, err := e.open()
+	if err != nil {
+		return err
+	}
+	_, d, err := ks.Wallet(pos[0])
+	if err != nil {
+		return cli.WithHint(cli.ExitError, err, "list them with 'kinko-signer wallets'")
+	}
+	der, err := d.Derive(*change, uint32(*index))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, der.Address)
+	return nil
+}
