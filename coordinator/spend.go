@@ -105,9 +105,6 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 		if err != nil {
 			return err
 		}
-		for _, coin := range sel.Coins {
-			tx.Inputs = append(tx.Inputs, &psbt.TxIn{PrevOut: coin.OutPoint, Sequence: 0xfffffffd})
-		}
 		changePos := -1
 		if sel.Change > 0 {
 			changePos = randInt(len(tx.Outputs) + 1)
@@ -117,22 +114,23 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 				return err
 			}
 		}
-		p, err := psbt.New(tx)
+		funded := make([]FundedCoin, len(sel.Coins))
+		for k, coin := range sel.Coins {
+			var raw []byte
+			if err := t.QueryRow(`SELECT raw FROM txs WHERE txid = ?`, coin.OutPoint.Hash.String()).Scan(&raw); err != nil {
+				return fmt.Errorf("previous transaction %s: %w", coin.OutPoint.Hash, err)
+			}
+			prev, err := psbt.ParseTx(raw)
+			if err != nil {
+				return fmt.Errorf("previous transaction %s: %w", coin.OutPoint.Hash, err)
+			}
+			funded[k] = FundedCoin{Coin: coin, Prev: prev}
+		}
+		p, err := BuildPSBT(d, funded, tx.Outputs, changePos, changeIdx, tx.LockTime)
 		if err != nil {
 			return err
 		}
-		for k, coin := range sel.Coins {
-			if err := fillInput(t, p, k, d, coin); err != nil {
-				return err
-			}
-		}
-		if changePos >= 0 {
-			fillOutput(&p.Outputs[changePos], changeDer)
-		}
-		for _, key := range d.Keys() {
-			raw := key.Key.Serialize()
-			p.XPubs = append(p.XPubs, psbt.XPub{ExtendedKey: raw[:], Fingerprint: key.Origin.Fingerprint, Path: key.Origin.Path})
-		}
+		tx = p.UnsignedTx
 		blob, err := p.Serialize()
 		if err != nil {
 			return err
@@ -219,29 +217,66 @@ func nextChange(t *sql.Tx, name string, d *wallet.Descriptor) (uint32, error) {
 	return i, extendScripts(t, name, d, true, i+GapLimit)
 }
 
-func fillInput(t *sql.Tx, p *psbt.Packet, k int, d *wallet.Descriptor, coin Coin) error {
-	var raw []byte
-	if err := t.QueryRow(`SELECT raw FROM txs WHERE txid = ?`, coin.OutPoint.Hash.String()).Scan(&raw); err != nil {
-		return fmt.Errorf("previous transaction %s: %w", coin.OutPoint.Hash, err)
+// FundedCoin is a coin of a wallet with the transaction that created it.
+type FundedCoin struct {
+	Coin
+	Prev *psbt.Tx
+}
+
+// BuildPSBT makes the unsigned PSBT spending coins of wallet d to outs
+// (version 2, RBF sequences). When changePos is not -1, outs[changePos]
+// is the wallet's change output at changeIndex. Every input carries its
+// previous transaction, its witness UTXO when segwit, its scripts and
+// every cosigner's BIP-32 derivation; the change output carries its
+// scripts and derivations; the wallet's xpubs go in the global map.
+func BuildPSBT(d *wallet.Descriptor, coins []FundedCoin, outs []*psbt.TxOut, changePos int, changeIndex uint32, lockTime uint32) (*psbt.Packet, error) {
+	tx := &psbt.Tx{Version: 2, LockTime: lockTime}
+	for _, c := range coins {
+		if c.Prev == nil || c.Prev.TxID() != c.OutPoint.Hash || int(c.OutPoint.Index) >= len(c.Prev.Outputs) {
+			return nil, fmt.Errorf("coin %s: previous transaction missing or wrong", c.OutPoint)
+		}
+		tx.Inputs = append(tx.Inputs, &psbt.TxIn{PrevOut: c.OutPoint, Sequence: 0xfffffffd})
 	}
-	prev, err := psbt.ParseTx(raw)
+	for _, o := range outs {
+		tx.Outputs = append(tx.Outputs, &psbt.TxOut{Value: o.Value, PkScript: o.PkScript})
+	}
+	p, err := psbt.New(tx)
 	if err != nil {
-		return fmt.Errorf("previous transaction %s: %w", coin.OutPoint.Hash, err)
+		return nil, err
 	}
-	der, err := d.Derive(coin.Change, coin.Index)
-	if err != nil {
-		return err
+	for k, c := range coins {
+		der, err := d.Derive(c.Change, c.Index)
+		if err != nil {
+			return nil, err
+		}
+		out := c.Prev.Outputs[c.OutPoint.Index]
+		if string(out.PkScript) != string(der.ScriptPubKey) {
+			return nil, fmt.Errorf("coin %s: not the wallet's script at its index", c.OutPoint)
+		}
+		in := &p.Inputs[k]
+		in.NonWitnessUTXO = c.Prev
+		if d.ScriptType() != wallet.P2SH {
+			in.WitnessUTXO = &psbt.TxOut{Value: out.Value, PkScript: out.PkScript}
+		}
+		in.WitnessScript = der.WitnessScript
+		in.RedeemScript = der.RedeemScript
+		in.Bip32Derivation = derivations(der)
 	}
-	in := &p.Inputs[k]
-	in.NonWitnessUTXO = prev
-	if d.ScriptType() != wallet.P2SH {
-		out := prev.Outputs[coin.OutPoint.Index]
-		in.WitnessUTXO = &psbt.TxOut{Value: out.Value, PkScript: out.PkScript}
+	if changePos >= 0 {
+		der, err := d.Derive(true, changeIndex)
+		if err != nil {
+			return nil, err
+		}
+		if string(tx.Outputs[changePos].PkScript) != string(der.ScriptPubKey) {
+			return nil, fmt.Errorf("output %d is not the wallet's change script at index %d", changePos, changeIndex)
+		}
+		fillOutput(&p.Outputs[changePos], der)
 	}
-	in.WitnessScript = der.WitnessScript
-	in.RedeemScript = der.RedeemScript
-	in.Bip32Derivation = derivations(der)
-	return nil
+	for _, key := range d.Keys() {
+		raw := key.Key.Serialize()
+		p.XPubs = append(p.XPubs, psbt.XPub{ExtendedKey: raw[:], Fingerprint: key.Origin.Fingerprint, Path: key.Origin.Path})
+	}
+	return p, nil
 }
 
 func fillOutput(out *psbt.Output, der *wallet.Derived) {
