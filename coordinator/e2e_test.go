@@ -1,0 +1,464 @@
+package coordinator_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
+	"github.com/kinko-project/kinko/coordinator"
+	"github.com/kinko-project/kinko/coordinator/chain"
+	"github.com/kinko-project/kinko/internal/psbt"
+	"github.com/kinko-project/kinko/internal/regtest"
+	"github.com/kinko-project/kinko/signer"
+	"github.com/kinko-project/kinko/wallet"
+	"github.com/kinko-project/kinko/wallet/bip39"
+)
+
+// The end-to-end tests run against a real btcd node in regtest, started
+// once for the package.
+
+var (
+	nodeOnce sync.Once
+	theNode  *regtest.Node
+	nodeErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if theNode != nil {
+		theNode.Stop()
+	}
+	os.Exit(code)
+}
+
+func node(t *testing.T) (*regtest.Node, *chain.Client) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a btcd regtest node")
+	}
+	nodeOnce.Do(func() {
+		theNode, nodeErr = regtest.Start(context.Background(), regtest.Options{})
+	})
+	if nodeErr != nil {
+		t.Fatalf("start btcd: %v", nodeErr)
+	}
+	host, user, pass := theNode.RPC()
+	c, err := chain.Dial(chain.Config{Host: host, User: user, Pass: pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return theNode, c
+}
+
+type party struct {
+	ks  *signer.Keystore
+	rec *wallet.KeyRecord
+}
+
+// newParties makes n signers with fresh seeds and their key records.
+func newParties(t *testing.T, n int, net *wallet.Network, st wallet.ScriptType) []party {
+	t.Helper()
+	var ps []party
+	for i := 0; i < n; i++ {
+		ent, err := bip39.NewEntropy(128)
+		if err != nil {
+			t.Fatal(err)
+		}
+		words, err := bip39.NewMnemonic(ent, bip39.English)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks, err := signer.CreateKeystore(filepath.Join(t.TempDir(), "ks"), "pw", words, "", signer.MinWorkFactor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		master, err := ks.Master(net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := wallet.NewKeyRecord(master, wallet.AccountPath(net, st, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, party{ks, rec})
+	}
+	return ps
+}
+
+type fixture struct {
+	t       *testing.T
+	node    *regtest.Node
+	rpc     *chain.Client
+	coord   *coordinator.Coordinator
+	dir     string
+	parties []party
+	desc    *wallet.Descriptor
+	name    string
+}
+
+// newWallet creates an m-of-n wallet on a fresh coordinator, registers it
+// on every signer, and funds it with the given coins, confirmed.
+func newWallet(t *testing.T, st wallet.ScriptType, m, n int, coins ...int64) *fixture {
+	t.Helper()
+	nd, rpc := node(t)
+	net := wallet.Regtest
+	f := &fixture{t: t, node: nd, rpc: rpc, dir: t.TempDir(), name: "vault"}
+	f.parties = newParties(t, n, net, st)
+	var recs []*wallet.KeyRecord
+	for _, p := range f.parties {
+		recs = append(recs, p.rec)
+	}
+	var err error
+	if f.desc, err = wallet.NewMultisig(net, st, m, recs); err != nil {
+		t.Fatal(err)
+	}
+	if f.coord, err = coordinator.Open(f.dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.coord.Close() })
+	h, err := rpc.Height()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := f.coord.CreateWallet(ctx, f.name, f.desc, h); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range f.parties {
+		reg, err := p.ks.PrepareRegistration(f.name, f.desc, nil)
+		if err != nil {
+			t.Fatalf("signer %d: %v", i, err)
+		}
+		if err := p.ks.Register(reg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range coins {
+		addr, _, err := f.coord.NextAddress(ctx, f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spk, err := wallet.ScriptFromAddress(addr, net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nd.Fund(spk, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.mine()
+	return f
+}
+
+func (f *fixture) mine() []string {
+	f.t.Helper()
+	hashes, err := f.node.Mine(1)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.coord.Sync(context.Background(), f.rpc); err != nil {
+		f.t.Fatal(err)
+	}
+	return hashes
+}
+
+func (f *fixture) balance() *coordinator.Balance {
+	f.t.Helper()
+	b, err := f.coord.Balance(context.Background(), f.name)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return b
+}
+
+func (f *fixture) spend(amount int64) (*coordinator.Session, string) {
+	f.t.Helper()
+	to := outside(f.t)
+	s, err := f.coord.Spend(context.Background(), f.name, coordinator.SpendRequest{
+		Payments: []coordinator.Payment{{Address: to, Amount: amount}}, FeeRate: 2,
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return s, to
+}
+
+// sign has party i sign the session's PSBT as read from a file.
+func (f *fixture) sign(s *coordinator.Session, i int) []byte {
+	f.t.Helper()
+	path := filepath.Join(f.dir, fmt.Sprintf("%s-%d.psbt", s.ID, i))
+	if err := os.WriteFile(path, s.PSBT, 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	p, err := psbt.Parse(raw)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	signed, review, err := f.parties[i].ks.Sign(p, signer.Options{}, func(r *signer.Review) error {
+		r.Format(io.Discard)
+		return nil
+	})
+	if err != nil {
+		f.t.Fatalf("signer %d: %v", i, err)
+	}
+	if review.Fee != s.Fee {
+		f.t.Errorf("signer %d sees fee %d, coordinator built %d", i, review.Fee, s.Fee)
+	}
+	out, err := signed.Serialize()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return out
+}
+
+func outside(t *testing.T) string {
+	spk := make([]byte, 22)
+	spk[1] = 0x14
+	rand.Read(spk[2:])
+	a, err := wallet.AddressFromScript(spk, wallet.Regtest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func (f *fixture) importOK(id string, blob []byte) *coordinator.ImportResult {
+	f.t.Helper()
+	res, err := f.coord.Import(context.Background(), id, blob)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res
+}
+
+func (f *fixture) haveSigs(id string) []coordinator.InputStatus {
+	f.t.Helper()
+	s, err := f.coord.Session(context.Background(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	st, err := s.Status()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return st
+}
+
+// finishAndConfirm finalizes, broadcasts, mines, and checks the
+// transaction is in the block and the balance is what it should be.
+func (f *fixture) finishAndConfirm(s *coordinator.Session, before, paid int64) {
+	f.t.Helper()
+	ctx := context.Background()
+	if _, err := f.coord.Finalize(ctx, s.ID, f.rpc); err != nil {
+		f.t.Fatal(err)
+	}
+	txid, err := f.coord.Broadcast(ctx, s.ID, f.rpc)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if txid != s.TxID {
+		f.t.Errorf("broadcast txid %s, session txid %s", txid, s.TxID)
+	}
+	hashes := f.mine()
+	blk, err := f.rpc.Block(hashes[0])
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	found := false
+	for _, raw := range blk.Txs {
+		tx, err := psbt.ParseTx(raw)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if tx.TxID().String() == txid {
+			found = true
+		}
+	}
+	if !found {
+		f.t.Fatalf("tx %s not confirmed in block %s", txid, hashes[0])
+	}
+	b := f.balance()
+	if want := before - paid - s.Fee; b.Confirmed != want || b.Unconfirmed != 0 {
+		f.t.Errorf("balance after spend: %+v, want %d confirmed", b, want)
+	}
+}
+
+func TestSpendConfirmed(t *testing.T) {
+	cases := []struct {
+		st   wallet.ScriptType
+		m, n int
+	}{
+		{wallet.P2WSH, 2, 3},
+		{wallet.P2SHP2WSH, 2, 3},
+		{wallet.P2WSH, 3, 5},
+		{wallet.P2SHP2WSH, 3, 5},
+		{wallet.P2SH, 2, 3},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s-%dof%d", c.st, c.m, c.n), func(t *testing.T) {
+			f := newWallet(t, c.st, c.m, c.n, 50_000_000, 70_000_000)
+			if b := f.balance(); b.Confirmed != 120_000_000 || b.Coins != 2 {
+				t.Fatalf("balance after funding: %+v", b)
+			}
+			s, _ := f.spend(100_000_000) // needs both coins
+			// The last m signers sign, in reverse order.
+			for i := c.n - 1; i >= c.n-c.m; i-- {
+				f.importOK(s.ID, f.sign(s, i))
+			}
+			for i, in := range f.haveSigs(s.ID) {
+				if in.Have != c.m || in.Need != c.m {
+					t.Errorf("input %d: %d of %d signatures, want %d of %d", i, in.Have, in.Need, c.m, c.m)
+				}
+			}
+			f.finishAndConfirm(s, 120_000_000, 100_000_000)
+		})
+	}
+}
+
+func TestSessionImports(t *testing.T) {
+	f := newWallet(t, wallet.P2WSH, 2, 3, 40_000_000, 40_000_000)
+	ctx := context.Background()
+	s, _ := f.spend(10_000_000)
+	sig0 := f.sign(s, 0)
+
+	// All three signers signing is fine, and the same file twice is
+	// harmless.
+	sig2 := f.sign(s, 2)
+	if r := f.importOK(s.ID, sig0); r.Added == 0 || r.Duplicate {
+		t.Fatalf("first import: %+v", r)
+	}
+	if r := f.importOK(s.ID, sig0); r.Added != 0 || !r.Duplicate {
+		t.Fatalf("same import again: %+v", r)
+	}
+
+	// A signer outside the wallet: its signature adds nothing.
+	stranger := newParties(t, 1, wallet.Regtest, wallet.P2WSH)[0]
+	if _, _, err := stranger.ks.Sign(mustParse(t, s.PSBT), signer.Options{}, nil); !errors.Is(err, signer.ErrRefused) {
+		t.Fatalf("a signer without the wallet registered signed: %v", err)
+	}
+	forged := forgeSig(t, s.PSBT)
+	if _, err := f.coord.Import(ctx, s.ID, forged); !errors.Is(err, coordinator.ErrBadSignature) {
+		t.Fatalf("import of a foreign key's signature: %v, want ErrBadSignature", err)
+	}
+	for i, in := range f.haveSigs(s.ID) {
+		if in.Have != 1 {
+			t.Errorf("input %d has %d signatures after the foreign import, want 1", i, in.Have)
+		}
+	}
+
+	// A PSBT of another session is refused.
+	other, _ := f.spend(10_000_000)
+	if _, err := f.coord.Import(ctx, other.ID, sig2); !errors.Is(err, coordinator.ErrDifferentTx) {
+		t.Fatalf("import into the wrong session: %v, want ErrDifferentTx", err)
+	}
+	if err := f.coord.Cancel(ctx, other.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// The coordinator is killed after the first import: the database
+	// files as they are on disk at that moment (WAL included) are copied
+	// without closing, as a crash would leave them, and opened again.
+	crashed := t.TempDir()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(filepath.Join(f.dir, coordinator.DBName+suffix))
+		if err != nil {
+			if suffix != "" && errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(crashed, coordinator.DBName+suffix), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.coord.Close()
+	reopened, err := coordinator.Open(crashed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.coord = reopened
+	t.Cleanup(func() { reopened.Close() })
+	for i, in := range f.haveSigs(s.ID) {
+		if in.Have != 1 {
+			t.Fatalf("after the crash input %d has %d signatures, want the 1 imported before", i, in.Have)
+		}
+	}
+	f.importOK(s.ID, sig2)
+	f.finishAndConfirm(s, 80_000_000, 10_000_000)
+}
+
+func TestReorgTakesCoinsAway(t *testing.T) {
+	f := newWallet(t, wallet.P2WSH, 2, 3, 25_000_000)
+	ctx := context.Background()
+	if b := f.balance(); b.Confirmed != 25_000_000 {
+		t.Fatalf("balance: %+v", b)
+	}
+	// btcd has no invalidateblock, so the store is made to remember a
+	// different block at the tip than the node has: to the next sync
+	// that is exactly a reorg of one block.
+	if err := coordinator.ForgetBlockHashForTest(f.coord, ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.coord.Sync(ctx, f.rpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reorged != 1 {
+		t.Fatalf("sync saw %d blocks reorged, want 1", rep.Reorged)
+	}
+	// The coin came back, found again in the node's block.
+	if b := f.balance(); b.Confirmed != 25_000_000 || b.Coins != 1 {
+		t.Fatalf("balance after the reorg: %+v", b)
+	}
+}
+
+func mustParse(t *testing.T, b []byte) *psbt.Packet {
+	t.Helper()
+	p, err := psbt.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// forgeSig returns a partial PSBT carrying a valid signature of input 0
+// by a key that is not in the wallet.
+func forgeSig(t *testing.T, unsigned []byte) []byte {
+	p := mustParse(t, unsigned)
+	priv, err := btcec.NewPrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	utxo, err := p.InputUTXO(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := psbt.NewSigHashCache(p.UnsignedTx).WitnessV0(0, p.Inputs[0].WitnessScript, utxo.Value, psbt.SigHashAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := append(ecdsa.Sign(priv, h[:]).Serialize(), byte(psbt.SigHashAll))
+	out, err := psbt.New(p.UnsignedTx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Inputs[0].PartialSigs = []psbt.PartialSig{{PubKey: priv.PubKey().SerializeCompressed(), Sig: sig}}
+	b, err := out.Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
