@@ -539,3 +539,27 @@ func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
 	}
 	return out, nil
 }
+
+// SignBytes is what kinko-signer runs on a PSBT file: it detects the
+// encoding (binary, base64 or hex), parses the PSBT strictly, and signs as
+// Sign does. A PSBT that does not parse is refused. It returns the
+// serialized partial PSBT.
+func (ks *Keystore) SignBytes(raw []byte, opts Options, approve Approver) ([]byte, *Review, error) {
+	bin, err := psbt.Decode(raw)
+	if err != nil {
+		return nil, nil, refuseErr("psbt", "cannot be read", err)
+	}
+	p, err := psbt.Parse(bin)
+	if err != nil {
+		return nil, nil, refuseErr("psbt", "malformed", err)
+	}
+	out, r, err := ks.Sign(p, opts, approve)
+	if err != nil {
+		return nil, r, err
+	}
+	blob, err := out.Serialize()
+	if err != nil {
+		return nil, r, err
+	}
+	return blob, r, nil
+}

@@ -38,33 +38,21 @@ func (e *env) sign(args []string) error {
 		}
 		dest = pos[0] + ".signed.psbt"
 	}
-	raw, err := cli.ReadInput(pos[0], e.stdin, psbt.MaxSize)
+	raw, err := cli.ReadInput(pos[0], e.stdin, 2*psbt.MaxSize) // base64 or hex of a PSBT up to MaxSize
 	if err != nil {
 		return err
-	}
-	bin, err := psbt.Decode(raw)
-	if err != nil {
-		return cli.WithHint(cli.ExitRefused, err, "nothing was signed")
-	}
-	p, err := psbt.Parse(bin)
-	if err != nil {
-		return cli.WithHint(cli.ExitRefused, err, "nothing was signed")
 	}
 	ks, err := e.open()
 	if err != nil {
 		return err
 	}
-	signed, review, err := ks.Sign(p, opts, func(r *signer.Review) error {
+	data, review, err := ks.SignBytes(raw, opts, func(r *signer.Review) error {
 		r.Format(e.stderr)
 		return e.confirm(*yes, "Sign this transaction?")
 	})
 	if errors.Is(err, signer.ErrRefused) {
 		return cli.WithHint(cli.ExitRefused, err, "nothing was signed")
 	}
-	if err != nil {
-		return err
-	}
-	data, err := signed.Serialize()
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func (e *env) session(args []string) error {
 			return cli.Usagef("session import: want ID and at least one FILE")
 		}
 		for _, f := range pos[1:] {
-			raw, err := cli.ReadInput(f, e.stdin, psbt.MaxSize)
+			raw, err := cli.ReadInput(f, e.stdin, 2*psbt.MaxSize)
 			if err != nil {
 				return err
 			}
