@@ -21,9 +21,9 @@ import (
 	"github.com/btcsuite/btcd/rpcclient"
 )
 
-// ErrNoFeeEstimate is returned by FeeRate when the node has no estimate
-// (btcd on regtest, a fresh node): the caller must ask for an explicit fee
-// rate.
+// ErrNoFeeEstimate is returned by FeeRate when the node has no estimate (a
+// fresh node, a regtest chain without fee-paying history, btcd before it has
+// seen 3 blocks): the caller must ask for an explicit fee rate.
 var ErrNoFeeEstimate = errors.New("node has no fee estimate")
 
 // ErrAuth is returned when the node refuses the RPC user and password.
@@ -54,7 +54,6 @@ type Config struct {
 // Client talks to one node. It is safe for concurrent use.
 type Client struct {
 	rpc  *rpcclient.Client
-	host string
 	pass string
 }
 
@@ -106,7 +105,7 @@ func Dial(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chain: dial %s: %w", cfg.Host, scrub(err, cfg.Pass))
 	}
-	c := &Client{rpc: rpc, host: cfg.Host, pass: cfg.Pass}
+	c := &Client{rpc: rpc, pass: cfg.Pass}
 	if _, err := c.Height(); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("chain: dial %s: getblockcount: %w", cfg.Host, errors.Unwrap(err))

@@ -34,8 +34,9 @@ import (
 // Options configures Start.
 type Options struct {
 	// Dir holds the node's data and logs. "" means a fresh temporary
-	// directory, removed by Stop. A given Dir is kept, and reused by a
-	// later Start (the chain then continues where it stopped).
+	// directory, removed by Stop. A given Dir is kept by Stop, but note
+	// that btcd deletes an existing regtest block database when it
+	// starts: every Start begins a new chain, even in the same Dir.
 	Dir string
 	// Log receives the node's stdout and stderr; may be nil.
 	Log io.Writer
@@ -63,7 +64,7 @@ type Node struct {
 }
 
 const (
-	// MatureHeight is the height Start brings a new chain to: the first
+	// MatureHeight is the height Start brings the chain to: the first
 	// coinbases are then spendable.
 	MatureHeight  = 101
 	startTimeout  = 30 * time.Second
@@ -203,7 +204,7 @@ func launch(ctx context.Context, bin, dir string, tempDir bool, log io.Writer) (
 	return n, false, nil
 }
 
-// init brings a fresh chain to MatureHeight.
+// init brings the chain to MatureHeight.
 func (n *Node) init(ctx context.Context) error {
 	h, err := n.Height()
 	if err != nil {
@@ -269,7 +270,8 @@ func (n *Node) kill() {
 
 // Stop kills the node, waits for the process to exit and removes a temporary
 // data directory. With an explicit Options.Dir it first interrupts btcd and
-// gives it 10 s to flush its database. Stop is idempotent.
+// gives it 10 s to shut down cleanly (so its logs are complete). Stop is
+// idempotent.
 func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
 		if n.client != nil {
@@ -280,7 +282,7 @@ func (n *Node) Stop() error {
 		case n.tempDir:
 			n.kill() // the data is thrown away: no need for a clean shutdown
 		default:
-			// Let btcd flush its database so that Dir can be reused.
+			// A clean shutdown, for complete logs in the kept Dir.
 			_ = n.cmd.Process.Signal(os.Interrupt)
 			select {
 			case <-n.exited:
