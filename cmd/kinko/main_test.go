@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kinko-project/kinko/internal/regtest"
+	"github.com/kinko-project/kinko/wallet"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testscript.RunMain(m, map[string]func() int{"kinko": Main}))
+}
+
+// The scripts in testdata/script run kinko as a user would. Those that
+// say "regtest" get a real btcd node of their own, and kinko-signer,
+// built from this module, is on their PATH.
+func TestScripts(t *testing.T) {
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", bin, "../kinko-signer")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build kinko-signer: %v\n%s", err, out)
+	}
+	var mu sync.Mutex
+	nodes := map[string]*regtest.Node{}
+	nodeOf := func(ts *testscript.TestScript) *regtest.Node {
+		mu.Lock()
+		defer mu.Unlock()
+		n := nodes[ts.Getenv("WORK")]
+		if n == nil {
+			ts.Fatalf("no node: run 'regtest' first")
+		}
+		return n
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", bin+string(os.PathListSeparator)+env.Getenv("PATH"))
+			env.Setenv("KINKO_DATADIR", filepath.Join(env.WorkDir, "coordinator"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// regtest starts a btcd node for this script and points
+			// kinko at it.
+			"regtest": func(ts *testscript.TestScript, neg bool, args []string) {
+				if testing.Short() {
+					ts.Fatalf("regtest needs a node; not in -short mode")
+				}
+				n, err := regtest.Start(context.Background(), regtest.Options{})
+				ts.Check(err)
+				ts.Defer(func() { n.Stop() })
+				mu.Lock()
+				nodes[ts.Getenv("WORK")] = n
+				mu.Unlock()
+				host, user, pass := n.RPC()
+				pw := filepath.Join(ts.Getenv("WORK"), "rpc-password")
+				ts.Check(os.WriteFile(pw, []byte(pass+"\n"), 0o600))
+				ts.Setenv("KINKO_RPC_HOST", host)
+				ts.Setenv("KINKO_RPC_USER", user)
+				ts.Setenv("KINKO_RPC_PASSWORD_FILE", pw)
+			},
+			// fund ADDR AMOUNT pays from the node's faucet.
+			"fund": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: fund ADDR AMOUNT")
+				}
+				spk, err := wallet.ScriptFromAddress(args[0], wallet.Regtest)
+				ts.Check(err)
+				amt, err := wallet.ParseAmount(args[1])
+				ts.Check(err)
+				_, err = nodeOf(ts).Fund(spk, amt)
+				ts.Check(err)
+			},
+			// mine N mines N blocks.
+			"mine": func(ts *testscript.TestScript, neg bool, args []string) {
+				_, err := nodeOf(ts).Mine(1)
+				ts.Check(err)
+			},
+			// envfile VAR FILE sets VAR to the first line of FILE.
+			"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: envfile VAR FILE")
+				}
+				line, _, _ := strings.Cut(ts.ReadFile(args[1]), "\n")
+				ts.Setenv(args[0], strings.TrimSpace(line))
+			},
+		},
+	})
+}
