@@ -1,0 +1,61 @@
+package wallet
+
+// MaxSigSize is the largest ECDSA signature a PSBT input may carry: a
+// 72-byte DER encoding plus the sighash byte.
+const MaxSigSize = 73
+
+// MaxInputWeight is the weight, in weight units, of one of the wallet's
+// inputs once signed by its threshold of cosigners, assuming the largest
+// signatures: outpoint, sequence, scriptSig and witness. Fee estimates
+// built on it never fall below the rate asked for.
+func (d *Descriptor) MaxInputWeight() int {
+	der, err := d.Derive(false, 0)
+	if err != nil {
+		return 0
+	}
+	m := d.Threshold()
+	script := len(der.Script)
+	sigs := m * (1 + MaxSigSize)
+	witness := 0
+	scriptSig := 0
+	switch d.ScriptType() {
+	case P2WSH:
+		witness = varIntSize(m+2) + 1 + sigs + varIntSize(script) + script
+	case P2SHP2WSH:
+		scriptSig = 1 + 34
+		witness = varIntSize(m+2) + 1 + sigs + varIntSize(script) + script
+	case P2SH:
+		scriptSig = 1 + sigs + pushSize(script) + script
+	}
+	return 4*(32+4+4+varIntSize(scriptSig)+scriptSig) + witness
+}
+
+// OutputWeight is the weight of a transaction output paying pkScript.
+func OutputWeight(pkScript []byte) int {
+	return 4 * (8 + varIntSize(len(pkScript)) + len(pkScript))
+}
+
+func varIntSize(n int) int {
+	switch {
+	case n < 0xfd:
+		return 1
+	case n <= 0xffff:
+		return 3
+	case n <= 0xffffffff:
+		return 5
+	}
+	return 9
+}
+
+// pushSize is the size of the opcode that pushes n bytes.
+func pushSize(n int) int {
+	switch {
+	case n < 0x4c:
+		return 1
+	case n <= 0xff:
+		return 2
+	case n <= 0xffff:
+		return 3
+	}
+	return 5
+}
