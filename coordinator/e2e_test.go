@@ -262,15 +262,24 @@ func (f *fixture) haveSigs(id string) []coordinator.InputStatus {
 func (f *fixture) finishAndConfirm(s *coordinator.Session, before, paid int64) {
 	f.t.Helper()
 	ctx := context.Background()
-	if _, err := f.coord.Finalize(ctx, s.ID, f.rpc); err != nil {
+	fin, err := f.coord.Finalize(ctx, s.ID, f.rpc)
+	if err != nil {
 		f.t.Fatal(err)
 	}
 	txid, err := f.coord.Broadcast(ctx, s.ID, f.rpc)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if txid != s.TxID {
-		f.t.Errorf("broadcast txid %s, session txid %s", txid, s.TxID)
+	final, err := psbt.ParseTx(fin.FinalTx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if txid != final.TxID().String() {
+		f.t.Errorf("broadcast txid %s, finalized txid %s", txid, final.TxID())
+	}
+	// Only native segwit keeps the unsigned transaction's id.
+	if (txid == s.TxID) != (f.desc.ScriptType() == wallet.P2WSH) {
+		f.t.Errorf("broadcast txid %s, unsigned txid %s, for %s", txid, s.TxID, f.desc.ScriptType())
 	}
 	hashes := f.mine()
 	blk, err := f.rpc.Block(hashes[0])

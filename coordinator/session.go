@@ -26,9 +26,11 @@ const (
 // Session is one signing session: a PSBT the coordinator built, the
 // partial signatures imported so far, and what became of it.
 type Session struct {
-	ID            string
-	Wallet        string
-	State         string
+	ID     string
+	Wallet string
+	State  string
+	// TxID is the unsigned transaction's id. Only for native segwit is
+	// it also the id of the transaction finally broadcast.
 	TxID          string
 	PSBT          []byte // the coordinator's PSBT, combined with every import
 	Fee           int64

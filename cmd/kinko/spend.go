@@ -97,7 +97,7 @@ func (e *env) spend(args []string) error {
 		c.Cancel(ctx, s.ID)
 		return err
 	}
-	fmt.Fprintf(e.stderr, "session %s: txid %s, fee %s (%.1f sat/vB over at most %d vB)\n",
+	fmt.Fprintf(e.stderr, "session %s: unsigned txid %s, fee %s (%.1f sat/vB over at most %d vB)\n",
 		s.ID, s.TxID, wallet.FormatAmount(s.Fee), float64(s.Fee)/float64(s.VSize), s.VSize)
 	fmt.Fprintf(e.stderr, "take the PSBT to the signers, then: kinko session import %s SIGNED.psbt...\n", s.ID)
 	if *out != "-" {
