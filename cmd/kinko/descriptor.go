@@ -36,7 +36,7 @@ func parseDescriptorArg(netName string, pos []string) (*wallet.Descriptor, error
 	}
 	d, err := wallet.ParseDescriptor(pos[0], net)
 	if err != nil {
-		return nil, cli.WithHint(cli.ExitRefused, fmt.Errorf("descriptor: %w", err), "")
+		return nil, cli.WithHint(cli.ExitRefused, err, "")
 	}
 	return d, nil
 }
