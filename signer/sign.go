@@ -49,7 +49,7 @@ type Approver func(*Review) error
 type plan struct {
 	review  *Review
 	wallet  *registered
-	master  *wallet.ExtendedKey
+	keys    *keyCache
 	inputs  []inputPlan
 	outputs []int
 }
@@ -61,6 +61,42 @@ type inputPlan struct {
 	derived *wallet.Derived
 	amount  int64
 	hashTyp psbt.SigHashType
+}
+
+// keyCache derives keys from the master, keeping each parent key so that
+// the inputs of one wallet cost one child derivation each, not a whole
+// path.
+type keyCache struct {
+	master  *wallet.ExtendedKey
+	parents map[string]*wallet.ExtendedKey
+}
+
+func newKeyCache(master *wallet.ExtendedKey) *keyCache {
+	return &keyCache{master: master, parents: make(map[string]*wallet.ExtendedKey)}
+}
+
+func (c *keyCache) derive(p wallet.Path) (*wallet.ExtendedKey, error) {
+	if len(p) == 0 {
+		return c.master, nil
+	}
+	parent := p[:len(p)-1]
+	key := parent.String()
+	pk, ok := c.parents[key]
+	if !ok {
+		var err error
+		if pk, err = c.master.Derive(parent); err != nil {
+			return nil, err
+		}
+		c.parents[key] = pk
+	}
+	return pk.Child(p[len(p)-1])
+}
+
+// zero wipes the cached private keys.
+func (c *keyCache) zero() {
+	for _, k := range c.parents {
+		k.Zero()
+	}
 }
 
 // registered is a parsed registered wallet and the signer's key in it.
@@ -125,7 +161,9 @@ func (ks *Keystore) Sign(p *psbt.Packet, opts Options, approve Approver) (*psbt.
 		return nil, nil, err
 	}
 	defer master.Zero()
-	pl, err := ks.review(p, opts, master)
+	keys := newKeyCache(master)
+	defer keys.zero()
+	pl, err := ks.review(p, opts, keys)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -152,7 +190,9 @@ func (ks *Keystore) Review(p *psbt.Packet, opts Options) (*Review, error) {
 		return nil, err
 	}
 	defer master.Zero()
-	pl, err := ks.review(p, opts, master)
+	keys := newKeyCache(master)
+	defer keys.zero()
+	pl, err := ks.review(p, opts, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +206,8 @@ func (o Options) now() time.Time {
 	return o.Now
 }
 
-func (ks *Keystore) review(p *psbt.Packet, opts Options, master *wallet.ExtendedKey) (*plan, error) {
+func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan, error) {
+	master := keys.master
 	if p == nil || p.UnsignedTx == nil {
 		return nil, refuse("psbt", "no unsigned transaction")
 	}
@@ -185,7 +226,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, master *wallet.Extended
 		return nil, refuse("psbt", "no wallet is registered on this signer (register one with 'kinko-signer register')")
 	}
 	fp := master.Fingerprint()
-	pl := &plan{master: master}
+	pl := &plan{keys: keys}
 	seen := make(map[psbt.OutPoint]int)
 	var totalIn int64
 	var maxIndex uint32
@@ -208,7 +249,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, master *wallet.Extended
 		if totalIn > MaxMoney {
 			return nil, refuse("transaction", "inputs add up to more than 21 million BTC")
 		}
-		ip, w, err := matchInput(p, i, utxo, wallets, master, fp)
+		ip, w, err := matchInput(p, i, utxo, wallets, keys, fp)
 		if err != nil {
 			return nil, err
 		}
@@ -272,7 +313,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, master *wallet.Extended
 		if totalOut > MaxMoney {
 			return nil, refuse("transaction", "outputs add up to more than 21 million BTC")
 		}
-		ro, err := reviewOutput(p, j, w, master, fp, maxIndex, r)
+		ro, err := reviewOutput(p, j, w, keys, fp, maxIndex, r)
 		if err != nil {
 			return nil, err
 		}
@@ -315,7 +356,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, master *wallet.Extended
 // from the seed, sit under the wallet's key origin, and the wallet must
 // derive exactly the spent script at that path. It returns nil, nil for
 // an input that claims no key of this signer.
-func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, master *wallet.ExtendedKey, fp wallet.Fingerprint) (*inputPlan, *registered, error) {
+func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, keys *keyCache, fp wallet.Fingerprint) (*inputPlan, *registered, error) {
 	where := fmt.Sprintf("input %d", i)
 	in := &p.Inputs[i]
 	for _, d := range in.Bip32Derivation {
@@ -323,7 +364,7 @@ func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, 
 			continue
 		}
 		path := wallet.Path(d.Path)
-		k, err := master.Derive(path)
+		k, err := keys.derive(path)
 		if err != nil {
 			return nil, nil, refuseErr(where, "cannot derive the claimed path "+path.String(), err)
 		}
@@ -404,7 +445,7 @@ func checkDerivations(where string, ds []psbt.Bip32Derivation, derived *wallet.D
 
 // reviewOutput classifies output j: change only if it re-derives exactly
 // from the registered wallet on the change branch, external otherwise.
-func reviewOutput(p *psbt.Packet, j int, w *registered, master *wallet.ExtendedKey, fp wallet.Fingerprint, maxIndex uint32, r *Review) (*ReviewOutput, error) {
+func reviewOutput(p *psbt.Packet, j int, w *registered, keys *keyCache, fp wallet.Fingerprint, maxIndex uint32, r *Review) (*ReviewOutput, error) {
 	where := fmt.Sprintf("output %d", j)
 	out := p.UnsignedTx.Outputs[j]
 	net := w.desc.Network()
@@ -420,7 +461,7 @@ func reviewOutput(p *psbt.Packet, j int, w *registered, master *wallet.ExtendedK
 			continue
 		}
 		path := wallet.Path(d.Path)
-		k, err := master.Derive(path)
+		k, err := keys.derive(path)
 		if err != nil || !bytes.Equal(k.PublicKey(), d.PubKey) {
 			return nil, refuse(where, "change key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
 		}
@@ -489,9 +530,10 @@ func estimateVSize(tx *psbt.Tx, p *psbt.Packet, d *wallet.Descriptor, ours map[i
 	}
 	weight := base.Weight()
 	segwit := false
+	inputWeight := d.MaxInputWeight()
 	for i := range tx.Inputs {
 		if _, ok := ours[i]; ok {
-			weight += d.MaxInputWeight() - 4*41
+			weight += inputWeight - 4*41
 			if d.ScriptType() != wallet.P2SH {
 				segwit = true
 			}
@@ -512,7 +554,7 @@ func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
 	}
 	cache := psbt.NewSigHashCache(p.UnsignedTx)
 	for _, ip := range pl.inputs {
-		k, err := pl.master.Derive(ip.path)
+		k, err := pl.keys.derive(ip.path)
 		if err != nil {
 			return nil, fmt.Errorf("input %d: %w", ip.index, err)
 		}
