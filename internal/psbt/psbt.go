@@ -407,6 +407,9 @@ func decodeXPub(data, value []byte) (XPub, error) {
 	if err != nil {
 		return XPub{}, err
 	}
+	if err := checkPubKey(data[45:]); err != nil {
+		return XPub{}, fmt.Errorf("extended key: %w", err)
+	}
 	if depth := int(data[4]); depth != len(path) {
 		return XPub{}, fmt.Errorf("%w: derivation path has %d elements, extended key depth is %d", ErrInvalidValue, len(path), depth)
 	}
