@@ -29,7 +29,7 @@ func fakePSBT(r *rand.Rand, nIn, nOut int) []byte {
 	xpubs := [][]byte{rnd(33), rnd(33), rnd(33)}
 	path := func(fp []byte, change, idx uint32) []byte {
 		p := append([]byte{}, fp...)
-		for _, e := range []uint32{48 | 1<<31, 1<<31, 1<<31, 2 | 1<<31, change, idx} {
+		for _, e := range []uint32{48 | 1<<31, 1 << 31, 1 << 31, 2 | 1<<31, change, idx} {
 			p = binary.LittleEndian.AppendUint32(p, e)
 		}
 		return p
