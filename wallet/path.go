@@ -59,17 +59,26 @@ func parsePathElement(e, markers string) (uint32, error) {
 	}
 	for i := 0; i < len(e); i++ {
 		if e[i] < '0' || e[i] > '9' {
-			return 0, fmt.Errorf("%q is not a decimal number", e)
+			return 0, fmt.Errorf("%s is not a decimal number", quoteShort(e))
 		}
 	}
 	v, err := strconv.ParseUint(e, 10, 32)
 	if err != nil || v >= uint64(Hardened) {
-		return 0, fmt.Errorf("index %q out of range (must be below 2^31)", e)
+		return 0, fmt.Errorf("index %s out of range (must be below 2^31)", quoteShort(e))
 	}
 	if hardened {
 		return uint32(v) + Hardened, nil
 	}
 	return uint32(v), nil
+}
+
+// quoteShort quotes s for an error message if it is short; longer text is
+// not repeated, as it might be a mistyped key.
+func quoteShort(s string) string {
+	if len(s) > 12 {
+		return fmt.Sprintf("element of %d characters", len(s))
+	}
+	return strconv.Quote(s)
 }
 
 // String returns the path as "m/48h/1h/0h/2h", with h marking hardened
