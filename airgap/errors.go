@@ -16,7 +16,11 @@ var (
 	ErrIncomplete = errors.New("airgap: message incomplete")
 	// ErrUnknownFormat reports input that is neither a PSBT, a UR nor a BBQr.
 	ErrUnknownFormat = errors.New("airgap: unrecognised format")
+	// ErrNoQRCode is returned by ScanImage when no QR code was found.
+	ErrNoQRCode = errors.New("airgap: no QR code found")
 )
+
+var errNoParts = errors.New("airgap: no parts to render")
 
 // FormatError describes malformed input; Format names the encoding
 // ("ur", "bytewords", "bbqr", "cbor", ...).

@@ -1,9 +1,21 @@
 package airgap
 
 import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
+	"github.com/skip2/go-qrcode"
 )
 
 // ECCLevel is a QR code error-correction level.
@@ -76,4 +88,147 @@ func qrAlnumCapacity(version int, level ECCLevel) int {
 		return 0
 	}
 	return alnumCap[level][version]
+}
+
+// Rendering defaults.
+const (
+	// DefaultFPS is the default animation rate: 4 frames per second
+	// (250 ms, the rate the BBQr spec and Coldcard recommend) leaves a
+	// 30 fps webcam several exposures of each frame.
+	DefaultFPS = 4
+	// DefaultModuleSize is the default size of a QR module in pixels for
+	// PNG and GIF output: a version 12 code (73 modules with the quiet
+	// zone) becomes 584x584 pixels.
+	DefaultModuleSize = 8
+)
+
+// QROptions tunes RenderPNGs and RenderGIF. The zero value selects the
+// defaults.
+type QROptions struct {
+	Level      ECCLevel // error-correction level (default ECCLow, see ECCLevel)
+	ModuleSize int      // pixels per module (default DefaultModuleSize)
+	FPS        float64  // GIF frames per second (default DefaultFPS)
+}
+
+func (o QROptions) withDefaults() QROptions {
+	if o.ModuleSize <= 0 {
+		o.ModuleSize = DefaultModuleSize
+	}
+	if o.FPS <= 0 {
+		o.FPS = DefaultFPS
+	}
+	return o
+}
+
+func (l ECCLevel) qrcode() qrcode.RecoveryLevel {
+	switch l {
+	case ECCMedium:
+		return qrcode.Medium
+	case ECCQuartile:
+		return qrcode.High
+	case ECCHigh:
+		return qrcode.Highest
+	default:
+		return qrcode.Low
+	}
+}
+
+// qrText prepares a part for encoding: UR parts are upper-cased so the QR
+// code uses the alphanumeric mode (URs are case-insensitive).
+func qrText(part string) string {
+	if hasPrefixFold([]byte(part), "ur:") {
+		return strings.ToUpper(part)
+	}
+	return part
+}
+
+// qrBitmaps encodes every part at one common QR version (the largest any
+// part needs) so that an animation does not change size or density from
+// frame to frame. Bitmaps include the 4-module quiet zone.
+func qrBitmaps(parts []string, level ECCLevel) ([][][]bool, error) {
+	if len(parts) == 0 {
+		return nil, errNoParts
+	}
+	version := 0
+	for i, p := range parts {
+		q, err := qrcode.New(qrText(p), level.qrcode())
+		if err != nil {
+			return nil, fmt.Errorf("airgap: part %d: %w", i, err)
+		}
+		version = max(version, q.VersionNumber)
+	}
+	out := make([][][]bool, len(parts))
+	for i, p := range parts {
+		q, err := qrcode.NewWithForcedVersion(qrText(p), version, level.qrcode())
+		if err != nil {
+			return nil, fmt.Errorf("airgap: part %d: %w", i, err)
+		}
+		out[i] = q.Bitmap()
+	}
+	return out, nil
+}
+
+var qrPalette = color.Palette{color.White, color.Black}
+
+func bitmapImage(bm [][]bool, module int) *image.Paletted {
+	n := len(bm)
+	img := image.NewPaletted(image.Rect(0, 0, n*module, n*module), qrPalette)
+	for y, row := range bm {
+		for x, dark := range row {
+			if !dark {
+				continue
+			}
+			for dy := range module {
+				off := (y*module+dy)*img.Stride + x*module
+				for dx := range module {
+					img.Pix[off+dx] = 1
+				}
+			}
+		}
+	}
+	return img
+}
+
+// RenderPNGs writes one PNG per part into dir (created if missing), named
+// qr-0001.png, qr-0002.png, ..., and returns their paths. All codes share
+// one QR version.
+func RenderPNGs(parts []string, dir string, opts QROptions) ([]string, error) {
+	opts = opts.withDefaults()
+	bms, err := qrBitmaps(parts, opts.Level)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	paths := make([]string, len(bms))
+	for i, bm := range bms {
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, bitmapImage(bm, opts.ModuleSize)); err != nil {
+			return nil, err
+		}
+		paths[i] = filepath.Join(dir, fmt.Sprintf("qr-%04d.png", i+1))
+		if err := os.WriteFile(paths[i], buf.Bytes(), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return paths, nil
+}
+
+// RenderGIF writes an endlessly looping animated GIF with one frame per
+// part, shown for 1/opts.FPS seconds each (GIF delays are in hundredths
+// of a second, so rates above 50 fps are clamped).
+func RenderGIF(parts []string, w io.Writer, opts QROptions) error {
+	opts = opts.withDefaults()
+	bms, err := qrBitmaps(parts, opts.Level)
+	if err != nil {
+		return err
+	}
+	delay := max(2, int(math.Round(100/opts.FPS)))
+	g := &gif.GIF{LoopCount: 0}
+	for _, bm := range bms {
+		g.Image = append(g.Image, bitmapImage(bm, opts.ModuleSize))
+		g.Delay = append(g.Delay, delay)
+	}
+	return gif.EncodeAll(w, g)
 }
