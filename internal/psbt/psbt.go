@@ -65,6 +65,7 @@ type FieldError struct {
 	Err error
 }
 
+// Error returns "psbt: <map>: key type 0x<type> (<name>): <error>".
 func (e *FieldError) Error() string {
 	if !e.HasKey {
 		return "psbt: " + e.Map + ": " + e.Err.Error()
@@ -229,17 +230,17 @@ func keyType(key []byte) (uint64, []byte, error) {
 	return t, key[r.off:], nil
 }
 
-// readMap reads key-value pairs up to and including the 0x00 separator.
+// readMap reads key-value pairs up to and including the 0x00 separator and
+// rejects duplicate keys.
 func readMap(r *reader, name string) ([]kv, error) {
 	var pairs []kv
-	seen := map[string]bool{}
 	for {
 		klen, err := r.compactSize()
 		if err != nil {
 			return nil, &FieldError{Map: name, Err: fmt.Errorf("key length: %w", err)}
 		}
 		if klen == 0 {
-			return pairs, nil
+			return pairs, checkDuplicates(pairs, name)
 		}
 		if klen > uint64(r.remaining()) {
 			return nil, &FieldError{Map: name, Err: fmt.Errorf("key: %w", ErrTruncated)}
@@ -253,12 +254,41 @@ func readMap(r *reader, name string) ([]kv, error) {
 		if err != nil {
 			return nil, &FieldError{Map: name, KeyType: t, HasKey: true, Err: fmt.Errorf("value: %w", err)}
 		}
-		if seen[string(key)] {
-			return nil, &FieldError{Map: name, KeyType: t, HasKey: true, Err: fmt.Errorf("%w %x", ErrDuplicateKey, key)}
-		}
-		seen[string(key)] = true
 		pairs = append(pairs, kv{key, value})
 	}
+}
+
+// checkDuplicates reports the first duplicate key (in key order) of pairs.
+func checkDuplicates(pairs []kv, name string) error {
+	if len(pairs) < 2 {
+		return nil
+	}
+	sorted := slices.Clone(pairs)
+	slices.SortFunc(sorted, func(a, b kv) int { return bytes.Compare(a.key, b.key) })
+	for i := 1; i < len(sorted); i++ {
+		if bytes.Equal(sorted[i-1].key, sorted[i].key) {
+			t, _, _ := keyType(sorted[i].key)
+			return fieldErr(name, t, fmt.Errorf("%w %x", ErrDuplicateKey, sorted[i].key))
+		}
+	}
+	return nil
+}
+
+// countTypes returns how many pairs have each of the given single-byte key
+// types, and how many have none of them.
+func countTypes(pairs []kv, types ...byte) (counts []int, others int) {
+	counts = make([]int, len(types))
+pairs:
+	for _, pair := range pairs {
+		for i, t := range types {
+			if pair.key[0] == t {
+				counts[i]++
+				continue pairs
+			}
+		}
+		others++
+	}
+	return counts, others
 }
 
 // Parse decodes a binary (not base64) PSBT version 0. It is strict: see the
@@ -329,6 +359,9 @@ func noKeyData(data []byte) error {
 // decodeGlobal fills the global fields of p from the pairs of the global map.
 func (p *Packet) decodeGlobal(pairs []kv) error {
 	const name = "global"
+	counts, others := countTypes(pairs, globalUnsignedTx, globalXPub)
+	p.XPubs = slices.Grow(p.XPubs, counts[1])
+	p.Unknowns = slices.Grow(p.Unknowns, others)
 	for _, pair := range pairs {
 		t, data, _ := keyType(pair.key)
 		if err := p.decodeGlobalPair(t, data, pair); err != nil {
@@ -462,6 +495,11 @@ func checkProprietary(data []byte) error {
 }
 
 func (in *Input) decode(pairs []kv, name string, prev OutPoint) error {
+	counts, others := countTypes(pairs, inNonWitnessUTXO, inWitnessUTXO, inPartialSig, inSighashType, inRedeemScript,
+		inWitnessScript, inBip32Derivation, inFinalScriptSig, inFinalWitness)
+	in.PartialSigs = slices.Grow(in.PartialSigs, counts[2])
+	in.Bip32Derivation = slices.Grow(in.Bip32Derivation, counts[6])
+	in.Unknowns = slices.Grow(in.Unknowns, others)
 	for _, pair := range pairs {
 		t, data, _ := keyType(pair.key)
 		if err := in.decodePair(t, data, pair, prev); err != nil {
@@ -661,6 +699,9 @@ func checkTapBip32(data, v []byte) error {
 }
 
 func (out *Output) decode(pairs []kv, name string) error {
+	counts, others := countTypes(pairs, outRedeemScript, outWitnessScript, outBip32Derivation)
+	out.Bip32Derivation = slices.Grow(out.Bip32Derivation, counts[2])
+	out.Unknowns = slices.Grow(out.Unknowns, others)
 	for _, pair := range pairs {
 		t, data, _ := keyType(pair.key)
 		if err := out.decodePair(t, data, pair); err != nil {

@@ -12,9 +12,14 @@ type SigHashType uint32
 
 // Signature hash types.
 const (
-	SigHashAll          SigHashType = 1
-	SigHashNone         SigHashType = 2
-	SigHashSingle       SigHashType = 3
+	// SigHashAll signs all inputs and outputs.
+	SigHashAll SigHashType = 1
+	// SigHashNone signs all inputs and no outputs.
+	SigHashNone SigHashType = 2
+	// SigHashSingle signs all inputs and the output with the input's index.
+	SigHashSingle SigHashType = 3
+	// SigHashAnyOneCanPay, or-ed with one of the above, signs only the
+	// input being signed.
 	SigHashAnyOneCanPay SigHashType = 0x80
 )
 
@@ -241,7 +246,8 @@ func (c *SigHashCache) WitnessV0(idx int, scriptCode []byte, amount int64, ht Si
 		hashOutputs = zero
 	}
 	in := tx.Inputs[idx]
-	b := make([]byte, 0, 4+32+32+36+9+len(scriptCode)+8+4+32+4+4)
+	var buf [512]byte // enough for most script codes; append grows it otherwise
+	b := buf[:0]
 	b = binary.LittleEndian.AppendUint32(b, uint32(tx.Version))
 	b = append(b, hashPrevouts[:]...)
 	b = append(b, hashSequence[:]...)

@@ -12,17 +12,23 @@
 //
 // Parse accepts the key-value pairs of every map in any order. Serialize
 // always writes the pairs of each map sorted by their full key bytes
-// (<keytype><keydata>, compared as byte strings), as BIP-174 recommends, and
-// omits PSBT_GLOBAL_VERSION when it is 0. This is the canonical form: for a
-// PSBT in canonical form, Serialize(Parse(b)) == b. For any other valid PSBT,
-// Serialize(Parse(b)) is the canonical form of b, and re-serialising it is
-// stable.
+// (<keytype><keydata>, compared as byte strings), as BIP-174 recommends; this
+// includes the unknown pairs, which are not kept in their original position.
+// This is the canonical form: for a PSBT in canonical form,
+// Serialize(Parse(b)) == b. For any other valid PSBT, Serialize(Parse(b)) is
+// the canonical form of b (the same pairs, reordered), and re-serialising it
+// is stable.
 //
-// Key-value pairs whose type the package does not model in a struct field
-// (including proprietary 0xFC pairs and the Taproot/preimage fields of later
-// BIPs) are kept in the Unknowns slices. Their full key (type and key data)
-// is in Unknown.Key. Unknown pairs of types that BIP-174 or BIP-371 define are
-// still checked for well-formedness when parsed.
+// Key-value pairs that have no struct field (including proprietary 0xFC
+// pairs, the Taproot and hash-preimage fields of later BIPs, and an explicit
+// PSBT_GLOBAL_VERSION or PSBT_IN_SIGHASH_TYPE of 0) are kept in the Unknowns
+// slices with their full key (type and key data) in Unknown.Key, so that
+// they survive a round trip. Pairs of types that BIP-174, BIP-371 or BIP-370
+// define are still checked for well-formedness when parsed, and PSBTv2-only
+// fields are rejected (ErrExcludedField), as BIP-370 requires of version 0.
+//
+// Parse and Serialize apply the same checks, so a packet that serialises
+// always parses back, and Combine only produces valid packets.
 //
 // Nil versus empty: a nil []byte (or [][]byte) field means "absent"; a
 // non-nil empty one means the key is present with an empty value.
