@@ -30,8 +30,15 @@ var (
 	ErrNotRanged             = errors.New("descriptor is not ranged")
 )
 
-// maxMultipath bounds the alternatives of one multipath step, <a;b;…>.
-const maxMultipath = 256
+// Bounds on what a descriptor may ask of the parser: the alternatives of
+// one multipath step, <a;b;…>, and the child derivations made while parsing
+// (steps, multipath alternatives and steps after them, over all keys), so
+// that a hostile descriptor cannot make parsing slow. Real wallets need a
+// handful of each.
+const (
+	maxMultipath   = 256
+	maxDerivations = 4096
+)
 
 // keyExpr is one key of a descriptor: an extended public key with the
 // derivation steps written after it, or a plain public key.
@@ -107,9 +114,13 @@ func ParseDescriptor(s string, net *Network) (*Descriptor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: %w", err)
 	}
+	if len(args)-1 > 20 {
+		return nil, fmt.Errorf("descriptor: %w: %d keys, at most 20", ErrTooManyKeys, len(args)-1)
+	}
 	d.keys = make([]keyExpr, len(args)-1)
+	budget := maxDerivations
 	for i, a := range args[1:] {
-		if err := parseKeyExpr(a, net, &d.keys[i]); err != nil {
+		if err := parseKeyExpr(a, net, &d.keys[i], &budget); err != nil {
 			return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
 		}
 	}
@@ -230,7 +241,8 @@ func parseThreshold(s string) (int, error) {
 }
 
 // parseKeyExpr parses one KEY of a multisig.
-func parseKeyExpr(s string, net *Network, k *keyExpr) error {
+// budget is what remains of maxDerivations.
+func parseKeyExpr(s string, net *Network, k *keyExpr, budget *int) error {
 	if s == "" {
 		return fmt.Errorf("%w: empty key", ErrInvalidDescriptor)
 	}
@@ -279,6 +291,10 @@ func parseKeyExpr(s string, net *Network, k *keyExpr) error {
 		if err := parseSteps(rest, k); err != nil {
 			return err
 		}
+	}
+	*budget -= len(k.steps) + len(k.multi)*(1+len(k.post))
+	if *budget < 0 {
+		return fmt.Errorf("%w: more than %d derivation steps in all", ErrInvalidDescriptor, maxDerivations)
 	}
 	return k.derive()
 }
@@ -758,6 +774,13 @@ func (d *Descriptor) deriveBranch(b int, index uint32) (*Derived, error) {
 	}
 	var err error
 	out := &Derived{Change: b > 0, Index: index, Keys: make([]DerivedKey, len(d.keys))}
+	// Child keys of ranged extended keys, converted to affine together.
+	var pts []btcec.JacobianPoint
+	var ptKeys []int
+	if d.ranged {
+		pts = make([]btcec.JacobianPoint, 0, len(d.keys))
+		ptKeys = make([]int, 0, len(d.keys))
+	}
 	for i := range d.keys {
 		k := &d.keys[i]
 		dk := &out.Keys[i]
@@ -784,11 +807,11 @@ func (d *Descriptor) deriveBranch(b int, index uint32) (*Derived, error) {
 			path = append(path, k.post...)
 		}
 		if k.wild {
-			var pub [33]byte
-			if err := br.childPubKey(index, &pub); err != nil {
+			pts = append(pts, btcec.JacobianPoint{})
+			if err := br.childPoint(index, &pts[len(pts)-1]); err != nil {
 				return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
 			}
-			dk.PubKey = pub[:]
+			ptKeys = append(ptKeys, i)
 			path = append(path, index)
 		} else {
 			dk.PubKey = br.PublicKey()
@@ -797,6 +820,13 @@ func (d *Descriptor) deriveBranch(b int, index uint32) (*Derived, error) {
 			path = Path{}
 		}
 		dk.Origin.Path = path
+	}
+	if len(pts) > 0 {
+		pubs := make([][33]byte, len(pts))
+		batchCompress(pts, pubs, make([]btcec.FieldVal, len(pts)))
+		for j, i := range ptKeys {
+			out.Keys[i].PubKey = pubs[j][:]
+		}
 	}
 	if d.sorted {
 		slices.SortStableFunc(out.Keys, func(a, b DerivedKey) int { return bytes.Compare(a.PubKey, b.PubKey) })
@@ -868,31 +898,46 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 	for i := range d.keys {
 		branches[i] = d.keys[i].branch(b)
 	}
-	keyBuf := make([][33]byte, n)
+	// Derive in chunks, converting each chunk's points to affine
+	// coordinates with one field inversion.
+	const chunk = 64
+	pts := make([]btcec.JacobianPoint, chunk*n)
+	keyBuf := make([][33]byte, chunk*n)
+	scratch := make([]btcec.FieldVal, chunk*n)
 	pubs := make([][]byte, n)
 	script := make([]byte, 0, 3+2+34*n)
 	out := make([][]byte, 0, count)
-	for idx := from; idx-from < count; idx++ {
-		for i, br := range branches {
-			if err := br.childPubKey(idx, &keyBuf[i]); err != nil {
-				return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
+	for start := uint64(from); start < uint64(from)+uint64(count); start += chunk {
+		m := min(uint64(chunk), uint64(from)+uint64(count)-start)
+		for j := uint64(0); j < m; j++ {
+			idx := uint32(start + j)
+			for i, br := range branches {
+				if err := br.childPoint(idx, &pts[int(j)*n+i]); err != nil {
+					return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
+				}
 			}
-			pubs[i] = keyBuf[i][:]
 		}
-		if d.sorted {
-			slices.SortFunc(pubs, bytes.Compare)
+		k := int(m) * n
+		batchCompress(pts[:k], keyBuf[:k], scratch[:k])
+		for j := 0; j < int(m); j++ {
+			for i := range pubs {
+				pubs[i] = keyBuf[j*n+i][:]
+			}
+			if d.sorted {
+				slices.SortFunc(pubs, bytes.Compare)
+			}
+			if err := checkDistinct(pubs); err != nil {
+				return nil, fmt.Errorf("descriptor: index %d: %w", start+uint64(j), err)
+			}
+			script = script[:0]
+			script = appendNumber(script, d.threshold)
+			for _, p := range pubs {
+				script = appendPush(script, p)
+			}
+			script = appendNumber(script, n)
+			script = append(script, opCheckMultisig)
+			out = append(out, wrapScript(d.st, script))
 		}
-		if err := checkDistinct(pubs); err != nil {
-			return nil, fmt.Errorf("descriptor: index %d: %w", idx, err)
-		}
-		script = script[:0]
-		script = appendNumber(script, d.threshold)
-		for _, p := range pubs {
-			script = appendPush(script, p)
-		}
-		script = appendNumber(script, n)
-		script = append(script, opCheckMultisig)
-		out = append(out, wrapScript(d.st, script))
 	}
 	return out, nil
 }

@@ -289,7 +289,7 @@ func testRecords(t testing.TB, net *Network, st ScriptType, n int) ([]*ExtendedK
 	masters := make([]*ExtendedKey, n)
 	recs := make([]*KeyRecord, n)
 	for i := range recs {
-		masters[i] = testMaster(t, byte(16*i+1), net)
+		masters[i] = testMaster(t, byte(7*i+1), net)
 		r, err := NewKeyRecord(masters[i], AccountPath(net, st, 0))
 		if err != nil {
 			t.Fatal(err)

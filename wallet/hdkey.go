@@ -344,10 +344,11 @@ func addTweak(p *btcec.PublicKey, t *btcec.ModNScalar) (*btcec.PublicKey, bool) 
 	return btcec.NewPublicKey(&r.X, &r.Y), true
 }
 
-// childPubKey returns the compressed public key of non-hardened child i,
-// without building the child's extended key: the fast path of address
-// derivation.
-func (k *ExtendedKey) childPubKey(i uint32, out *[33]byte) error {
+// childPoint computes the public key of non-hardened child i as a Jacobian
+// point, leaving the conversion to affine coordinates (a field inversion)
+// to the caller, who may batch it with batchCompress: the fast path of
+// address derivation.
+func (k *ExtendedKey) childPoint(i uint32, out *btcec.JacobianPoint) error {
 	if k.zeroed {
 		return ErrZeroed
 	}
@@ -362,22 +363,43 @@ func (k *ExtendedKey) childPubKey(i uint32, out *[33]byte) error {
 	if il.SetByteSlice(sum[:32]) {
 		return fmt.Errorf("child %d: %w", i, ErrInvalidChild)
 	}
-	var tG, pj, r btcec.JacobianPoint
+	var tG, pj btcec.JacobianPoint
 	btcec.ScalarBaseMultNonConst(&il, &tG)
 	k.point.AsJacobian(&pj)
-	btcec.AddNonConst(&tG, &pj, &r)
-	if r.Z.IsZero() || (r.X.IsZero() && r.Y.IsZero()) {
+	btcec.AddNonConst(&tG, &pj, out)
+	if out.Z.IsZero() || (out.X.IsZero() && out.Y.IsZero()) {
 		return fmt.Errorf("child %d: %w", i, ErrInvalidChild)
 	}
-	r.ToAffine()
-	r.X.Normalize()
-	r.Y.Normalize()
-	out[0] = 0x02
-	if r.Y.IsOdd() {
-		out[0] = 0x03
-	}
-	r.X.PutBytesUnchecked(out[1:])
 	return nil
+}
+
+// batchCompress writes the compressed encodings of the (finite) Jacobian
+// points pts to out, with a single field inversion for all of them
+// (Montgomery's trick). scratch must have len(pts) elements.
+func batchCompress(pts []btcec.JacobianPoint, out [][33]byte, scratch []btcec.FieldVal) {
+	// scratch[i] = Z_0 * … * Z_(i-1)
+	var run btcec.FieldVal
+	run.SetInt(1)
+	for i := range pts {
+		scratch[i].Set(&run)
+		run.Mul(&pts[i].Z)
+	}
+	var inv btcec.FieldVal
+	inv.Set(&run).Inverse() // 1 / (Z_0 * … * Z_(n-1))
+	for i := len(pts) - 1; i >= 0; i-- {
+		var zi, z2, z3, x, y btcec.FieldVal
+		zi.Mul2(&inv, &scratch[i]) // 1/Z_i
+		inv.Mul(&pts[i].Z)         // 1 / (Z_0 * … * Z_(i-1))
+		z2.SquareVal(&zi)
+		z3.Mul2(&z2, &zi)
+		x.Mul2(&pts[i].X, &z2).Normalize()
+		y.Mul2(&pts[i].Y, &z3).Normalize()
+		out[i][0] = 0x02
+		if y.IsOdd() {
+			out[i][0] = 0x03
+		}
+		x.PutBytesUnchecked(out[i][1:])
+	}
 }
 
 // Derive derives the descendant of k along p.

@@ -1,0 +1,40 @@
+package wallet
+
+import "testing"
+
+func benchWallet(b *testing.B) *Descriptor {
+	_, recs := testRecords(b, Mainnet, P2WSH, 3)
+	d, err := NewMultisig(Mainnet, P2WSH, 2, recs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// BenchmarkDeriveAddress derives receive addresses of a 2-of-3
+// wsh(sortedmulti) wallet: script, keys with origins and address.
+func BenchmarkDeriveAddress(b *testing.B) {
+	d := benchWallet(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := d.Derive(false, uint32(i)&0x7fffffff); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "addresses/s")
+}
+
+// BenchmarkDeriveScriptPubKeys derives output scripts of the same wallet in
+// batches of 100, as a gap scan does.
+func BenchmarkDeriveScriptPubKeys(b *testing.B) {
+	d := benchWallet(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := d.DeriveScriptPubKeys(false, uint32(i*100)&0x3fffffff, 100); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "addresses/s")
+}
