@@ -210,18 +210,50 @@ func TestRefuseMalformed(t *testing.T) {
 		b = append(b, pair...)
 		return append(b, good[5:]...)
 	}
-	cases := map[string][]byte{
-		"bad magic":      append([]byte("psbu\xff"), good[5:]...),
-		"truncated":      good[:len(good)-3],
-		"trailing bytes": append(append([]byte(nil), good...), 0x00),
-		"duplicate key":  dupKey(),
-		"over the cap":   append([]byte("psbt\xff"), make([]byte, psbt.MaxSize)...),
-		"garbage":        []byte("hello"),
+	unsigned := f.build().UnsignedTx.BytesNoWitness()
+	// raw builds a PSBT by hand: the unsigned tx, extra global pairs, and
+	// the given numbers of empty input and output maps.
+	raw := func(extra []byte, inputs, outputs int) []byte {
+		b := append([]byte("psbt\xff"), 0x01, 0x00)
+		b = append(b, byte(len(unsigned))) // compact size of a length below 0xfd
+		b = append(b, unsigned...)
+		b = append(b, extra...)
+		b = append(b, 0x00)
+		for i := 0; i < inputs+outputs; i++ {
+			b = append(b, 0x00)
+		}
+		return b
 	}
-	for name, b := range cases {
+	if len(unsigned) >= 0xfd {
+		t.Fatal("test transaction too large for the hand-built PSBT")
+	}
+	xpubKey77 := append([]byte{78, 0x01}, make([]byte, 77)...) // key of 78 bytes: type + 77, one short
+	xpubPair := append(xpubKey77, 4, 0, 0, 0, 0)
+	cases := map[string]struct {
+		in   []byte
+		want error
+	}{
+		"wrong key length":    {raw(xpubPair, 2, 2), psbt.ErrInvalidKey},
+		"input maps missing":  {raw(nil, 1, 2), psbt.ErrMissingMap},
+		"output maps missing": {raw(nil, 2, 1), psbt.ErrMissingMap},
+		"bad magic":           {append([]byte("psbt\xfe"), good[5:]...), psbt.ErrUnknownEncoding},
+		"truncated":           {good[:len(good)-3], psbt.ErrTruncated},
+		"trailing bytes":      {append(append([]byte(nil), good...), 0x00), psbt.ErrTrailingBytes},
+		"duplicate key":       {dupKey(), psbt.ErrDuplicateKey},
+		"over the cap":        {append([]byte("psbt\xff"), make([]byte, psbt.MaxSize)...), nil},
+		"garbage":             {[]byte("hello"), psbt.ErrUnknownEncoding},
+	}
+	// The hand-built PSBT itself parses: it is refused only because it
+	// carries no previous transactions.
+	out, _, err := f.ks[0].SignBytes(raw(nil, 2, 2), signer.Options{}, nil)
+	refused(t, out, err, "input 0: no previous transaction")
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			out, _, err := f.ks[0].SignBytes(b, signer.Options{}, nil)
+			out, _, err := f.ks[0].SignBytes(c.in, signer.Options{}, nil)
 			refused(t, out, err, "psbt")
+			if c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("err = %v, want %v", err, c.want)
+			}
 		})
 	}
 	// Counts that do not match the transaction: drop the last output map.
@@ -230,8 +262,8 @@ func TestRefuseMalformed(t *testing.T) {
 	if _, err := p.Serialize(); err == nil {
 		t.Fatal("serialize accepted a PSBT with too few output maps")
 	}
-	out, _, err := f.sign(p, signer.Options{})
-	refused(t, out, err, "counts")
+	signed, _, err := f.sign(p, signer.Options{})
+	refused(t, signed, err, "counts")
 }
 
 // compactLen is the length of a compact-size-prefixed value at b.
