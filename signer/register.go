@@ -53,6 +53,11 @@ func (ks *Keystore) PrepareRegistration(name string, d *wallet.Descriptor, polic
 	if !d.IsRange() || !d.HasChange() {
 		return nil, errors.New("the wallet descriptor must be ranged with receive and change branches (<0;1>/*)")
 	}
+	for i, k := range d.Keys() {
+		if err := k.Validate(); err != nil {
+			return nil, fmt.Errorf("key %d of the wallet: %w", i+1, err)
+		}
+	}
 	for _, rw := range ks.data.Wallets {
 		if rw.Name == name {
 			return nil, fmt.Errorf("a wallet named %q is already registered", name)

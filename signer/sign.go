@@ -57,6 +57,7 @@ type plan struct {
 type inputPlan struct {
 	index   int
 	path    wallet.Path
+	key     *wallet.ExtendedKey // derived once, in the review, wiped after signing
 	pubKey  []byte
 	derived *wallet.Derived
 	amount  int64
@@ -67,8 +68,9 @@ type inputPlan struct {
 // the inputs of one wallet cost one child derivation each, not a whole
 // path.
 type keyCache struct {
-	master  *wallet.ExtendedKey
-	parents map[string]*wallet.ExtendedKey
+	master   *wallet.ExtendedKey
+	parents  map[string]*wallet.ExtendedKey
+	children []*wallet.ExtendedKey
 }
 
 func newKeyCache(master *wallet.ExtendedKey) *keyCache {
@@ -89,12 +91,19 @@ func (c *keyCache) derive(p wallet.Path) (*wallet.ExtendedKey, error) {
 		}
 		c.parents[key] = pk
 	}
-	return pk.Child(p[len(p)-1])
+	k, err := pk.Child(p[len(p)-1])
+	if err == nil {
+		c.children = append(c.children, k)
+	}
+	return k, err
 }
 
-// zero wipes the cached private keys.
+// zero wipes every private key the cache derived.
 func (c *keyCache) zero() {
 	for _, k := range c.parents {
+		k.Zero()
+	}
+	for _, k := range c.children {
 		k.Zero()
 	}
 }
@@ -391,7 +400,7 @@ func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, 
 		if err := checkDerivations(where, in.Bip32Derivation, derived); err != nil {
 			return nil, nil, err
 		}
-		return &inputPlan{index: i, path: path, pubKey: k.PublicKey(), derived: derived}, w, nil
+		return &inputPlan{index: i, path: path, key: k, pubKey: k.PublicKey(), derived: derived}, w, nil
 	}
 	return nil, nil, nil
 }
@@ -554,10 +563,7 @@ func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
 	}
 	cache := psbt.NewSigHashCache(p.UnsignedTx)
 	for _, ip := range pl.inputs {
-		k, err := pl.keys.derive(ip.path)
-		if err != nil {
-			return nil, fmt.Errorf("input %d: %w", ip.index, err)
-		}
+		k := ip.key
 		priv, err := k.PrivateKey()
 		if err != nil {
 			return nil, fmt.Errorf("input %d: %w", ip.index, err)
@@ -573,7 +579,7 @@ func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
 		}
 		sig := ecdsa.Sign(priv, hash[:]).Serialize()
 		sig = append(sig, byte(ip.hashTyp))
-		k.Zero()
+		priv.Zero()
 		out.Inputs[ip.index].PartialSigs = append(out.Inputs[ip.index].PartialSigs, psbt.PartialSig{PubKey: ip.pubKey, Sig: sig})
 		if ip.hashTyp != psbt.SigHashAll {
 			out.Inputs[ip.index].SighashType = ip.hashTyp
