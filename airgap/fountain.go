@@ -6,8 +6,6 @@ import (
 	"hash/crc32"
 	"math"
 	"slices"
-	"strconv"
-	"strings"
 )
 
 // This file implements the Luby-transform fountain code of the BC-UR
@@ -190,15 +188,19 @@ func (e *fountainEncoder) nextPart() *fountainPart {
 type mixedPart struct {
 	idx  []int
 	data []byte
+	k    string // cached key()
 }
 
+// key identifies the index set (for duplicate detection).
 func (p *mixedPart) key() string {
-	var sb strings.Builder
-	for _, i := range p.idx {
-		sb.WriteString(strconv.Itoa(i))
-		sb.WriteByte(',')
+	if p.k == "" {
+		b := make([]byte, 0, 3*len(p.idx))
+		for _, i := range p.idx {
+			b = binary.AppendUvarint(b, uint64(i))
+		}
+		p.k = string(b)
 	}
-	return sb.String()
+	return p.k
 }
 
 // isStrictSubset reports whether sorted a is a proper subset of sorted b.
@@ -255,6 +257,7 @@ type fountainDecoder struct {
 	nSimple   int
 	mixed     []*mixedPart
 	mixedKeys map[string]bool
+	mixedIdx  int // sum of len(idx) over mixed
 	queue     []*mixedPart
 	processed int
 
@@ -263,10 +266,14 @@ type fountainDecoder struct {
 	err    error
 }
 
-// maxMixed bounds the reduced-but-unsolved parts kept in memory
-// (2*seqLen+8 of them, i.e. about twice the message size); parts beyond
-// it are used to reduce others and then dropped.
-func (d *fountainDecoder) maxMixed() int { return 2*d.seqLen + 8 }
+// maxMixed and maxMixedIdx bound the reduced-but-unsolved parts kept in
+// memory: at most 2*seqLen+8 of them (about twice the message size) with
+// at most 16*seqLen+1024 fragment indexes in all, so that a sender
+// choosing high-degree sequence numbers cannot exhaust memory. Parts
+// beyond the bounds still reduce the stored ones and are then dropped; an
+// honest stream never comes close.
+func (d *fountainDecoder) maxMixed() int    { return 2*d.seqLen + 8 }
+func (d *fountainDecoder) maxMixedIdx() int { return 16*d.seqLen + 1024 }
 
 // receive feeds one parsed part. It returns ErrMismatch for a part of
 // another message; parts arriving after completion are ignored.
@@ -331,8 +338,21 @@ func (d *fountainDecoder) processSimple(p *mixedPart) {
 func (d *fountainDecoder) reduceMixedBy(p *mixedPart) {
 	kept := d.mixed[:0]
 	keys := make(map[string]bool, len(d.mixed))
+	d.mixedIdx = 0
 	for _, m := range d.mixed {
-		r := reduceBy(m, p)
+		var r *mixedPart
+		if len(p.idx) == 1 {
+			// Fast path for a solved fragment: the stored part is ours to
+			// modify in place.
+			r = m
+			if j, ok := slices.BinarySearch(m.idx, p.idx[0]); ok && len(m.idx) > 1 {
+				m.idx = slices.Delete(m.idx, j, j+1)
+				xorInto(m.data, p.data)
+				m.k = ""
+			}
+		} else {
+			r = reduceBy(m, p)
+		}
 		if len(r.idx) == 1 {
 			d.queue = append(d.queue, r)
 			continue
@@ -343,6 +363,7 @@ func (d *fountainDecoder) reduceMixedBy(p *mixedPart) {
 		}
 		keys[k] = true
 		kept = append(kept, r)
+		d.mixedIdx += len(r.idx)
 	}
 	clear(d.mixed[len(kept):])
 	d.mixed = kept
@@ -372,9 +393,10 @@ func (d *fountainDecoder) processMixed(p *mixedPart) {
 	}
 	d.reduceMixedBy(p)
 	k := p.key()
-	if !d.mixedKeys[k] && len(d.mixed) < d.maxMixed() {
+	if !d.mixedKeys[k] && len(d.mixed) < d.maxMixed() && d.mixedIdx+len(p.idx) <= d.maxMixedIdx() {
 		d.mixed = append(d.mixed, p)
 		d.mixedKeys[k] = true
+		d.mixedIdx += len(p.idx)
 	}
 }
 
