@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
+	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/wallet"
 )
@@ -589,13 +590,16 @@ func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
 }
 
 // SignBytes is what kinko-signer runs on a PSBT file: it detects the
-// encoding (binary, base64 or hex), parses the PSBT strictly, and signs as
-// Sign does. A PSBT that does not parse is refused. It returns the
-// serialized partial PSBT.
+// encoding (binary, base64, hex, or UR or BBQr part strings), parses the
+// PSBT strictly, and signs as Sign does. Input that is not a PSBT, or
+// does not parse, is refused. It returns the serialized partial PSBT.
 func (ks *Keystore) SignBytes(raw []byte, opts Options, approve Approver) ([]byte, *Review, error) {
-	bin, err := psbt.Decode(raw)
+	kind, bin, err := airgap.DecodeBytes(raw)
 	if err != nil {
 		return nil, nil, refuseErr("psbt", "cannot be read", err)
+	}
+	if kind != airgap.KindPSBT {
+		return nil, nil, refuse("psbt", "the input holds %s, not a PSBT", kind)
 	}
 	p, err := psbt.Parse(bin)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/signer"
@@ -236,12 +237,12 @@ func TestRefuseMalformed(t *testing.T) {
 		"wrong key length":    {raw(xpubPair, 2, 2), psbt.ErrInvalidKey},
 		"input maps missing":  {raw(nil, 1, 2), psbt.ErrMissingMap},
 		"output maps missing": {raw(nil, 2, 1), psbt.ErrMissingMap},
-		"bad magic":           {append([]byte("psbt\xfe"), good[5:]...), psbt.ErrUnknownEncoding},
+		"bad magic":           {append([]byte("psbt\xfe"), good[5:]...), airgap.ErrUnknownFormat},
 		"truncated":           {good[:len(good)-3], psbt.ErrTruncated},
 		"trailing bytes":      {append(append([]byte(nil), good...), 0x00), psbt.ErrTrailingBytes},
 		"duplicate key":       {dupKey(), psbt.ErrDuplicateKey},
 		"over the cap":        {append([]byte("psbt\xff"), make([]byte, psbt.MaxSize)...), nil},
-		"garbage":             {[]byte("hello"), psbt.ErrUnknownEncoding},
+		"garbage":             {[]byte("hello"), airgap.ErrUnknownFormat},
 	}
 	// The hand-built PSBT itself parses: it is refused only because it
 	// carries no previous transactions.
@@ -641,5 +642,47 @@ func writeFile(t *testing.T, path string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Refusal 10: QR transfers of an unexpected type, or that fail their
+// checks, are refused and nothing is signed.
+func TestRefuseQRInput(t *testing.T) {
+	f := newFixture(t, wallet.P2WSH, 2, 3, 2)
+	good, err := f.build().Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := airgap.NewUREncoder("crypto-psbt", airgap.CBORByteString(good), 100, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := enc.Parts(enc.SeqLen())
+	// The intact parts sign: the control.
+	if _, _, err := f.ks[0].SignBytes([]byte(strings.Join(parts, "\n")), signer.Options{}, nil); err != nil {
+		t.Fatalf("UR parts of a good PSBT: %v", err)
+	}
+	corrupt := append([]string(nil), parts...)
+	last := corrupt[1]
+	corrupt[1] = last[:len(last)-6] + "zzzzzz" // damages the part's bytewords checksum
+	other, err := airgap.NewUREncoder("crypto-output", airgap.CBORByteString([]byte("wsh(...)")), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := airgap.EncodeBBQr([]byte("pay me"), 'U', airgap.BBQrOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]string{
+		"UR of another type":   other.Parts(1)[0],
+		"BBQr text":            strings.Join(text, "\n"),
+		"UR failing its check": strings.Join(corrupt, "\n"),
+		"UR incomplete":        strings.Join(parts[:len(parts)-1], "\n"),
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			out, _, err := f.ks[0].SignBytes([]byte(in), signer.Options{}, nil)
+			refused(t, out, err, "psbt")
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/signer"
 	"github.com/kinko-project/kinko/wallet"
@@ -141,6 +142,8 @@ func (e *env) xpub(args []string) error {
 	netName := fs.String("network", "", "mainnet, testnet, signet or regtest")
 	script := fs.String("script", "wsh", "wsh (BIP-48 2h), sh-wsh (BIP-48 1h) or sh (BIP-45)")
 	account := fs.Uint("account", 0, "account number")
+	var q cli.QROut
+	q.Register(fs)
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -170,6 +173,9 @@ func (e *env) xpub(args []string) error {
 	rec, err := wallet.NewKeyRecord(master, wallet.AccountPath(net, st, uint32(*account)))
 	if err != nil {
 		return err
+	}
+	if q.Enabled() {
+		return q.Send(airgap.KindText, []byte(rec.String()), e.stdout, e.stderr)
 	}
 	fmt.Fprintln(e.stdout, rec.String())
 	return nil

@@ -24,11 +24,17 @@ Usage:
   kinko-signer register --keystore FILE [--name NAME] [--network N] [--yes] WALLET
   kinko-signer wallets --keystore FILE
   kinko-signer address --keystore FILE WALLET --index N [--change]
-  kinko-signer sign --keystore FILE [--yes] [-o OUT.psbt] IN.psbt
+  kinko-signer sign --keystore FILE [--yes] [-o OUT.psbt] [--qr MODE] IN
+  kinko-signer qr encode|decode ...   as 'kinko qr'
+
+IN (and WALLET) may be a file in binary, base64 or hex, UR or BBQr part
+strings one a line, an image with QR codes, or a directory of frame
+images. --qr parts|terminal|gif:FILE|png-dir:DIR [--qr-format ur|bbqr]
+shows the answer as QR codes.
 
 Passwords are read from the terminal, or from --password-file FILE; never
 from the command line or the environment. WALLET is a descriptor, or a
-file holding one. IN.psbt may be binary, base64 or hex; "-" is stdin.
+file or QR holding one. "-" is stdin.
 
 Exit status: 0 done, 1 error, 2 usage, 3 refused, 4 declined.
 `
@@ -80,6 +86,8 @@ func (e *env) run(args []string) error {
 		return e.address(rest)
 	case "sign":
 		return e.sign(rest)
+	case "qr":
+		return cli.QRCommand("kinko-signer", rest, e.stdin, e.stdout, e.stderr)
 	}
 	return cli.WithHint(cli.ExitUsage, fmt.Errorf("unknown command %q", cmd), "run 'kinko-signer help'")
 }

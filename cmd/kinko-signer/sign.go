@@ -3,9 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/internal/cli"
-	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/signer"
 	"github.com/kinko-project/kinko/wallet"
 )
@@ -13,6 +14,8 @@ import (
 func (e *env) sign(args []string) error {
 	fs := e.flags("sign")
 	out := fs.String("o", "", "where to write the signed PSBT (default: IN with .signed.psbt; - for stdout)")
+	var q cli.QROut
+	q.Register(fs)
 	yes := fs.Bool("yes", false, "sign without asking (for scripts); the review is still printed")
 	b64 := fs.Bool("base64", false, "write base64 instead of binary")
 	maxFee := fs.String("max-fee", "", "refuse a fee above this (default 0.05 BTC)")
@@ -32,15 +35,18 @@ func (e *env) sign(args []string) error {
 		}
 	}
 	dest := *out
-	if dest == "" {
+	if dest == "" && !q.Enabled() {
 		if pos[0] == "-" {
 			return cli.Usagef("sign: give -o when reading stdin")
 		}
-		dest = pos[0] + ".signed.psbt"
+		dest = strings.TrimSuffix(pos[0], ".psbt") + ".signed.psbt"
 	}
-	raw, err := cli.ReadInput(pos[0], e.stdin, 2*psbt.MaxSize) // base64 or hex of a PSBT up to MaxSize
+	kind, raw, err := cli.ReadPayload(pos[0], e.stdin, e.stderr)
 	if err != nil {
-		return err
+		return cli.WithHint(cli.ExitRefused, err, "nothing was signed")
+	}
+	if kind != airgap.KindPSBT {
+		return cli.WithHint(cli.ExitRefused, fmt.Errorf("refused: %s holds %s, not a PSBT", pos[0], kind), "nothing was signed")
 	}
 	ks, err := e.open()
 	if err != nil {
@@ -61,11 +67,18 @@ func (e *env) sign(args []string) error {
 	if err := ks.Save(); err != nil {
 		return fmt.Errorf("record the signing in the keystore: %w", err)
 	}
-	if *b64 {
-		data = cli.Base64Line(data)
+	if q.Enabled() {
+		if err := q.Send(airgap.KindPSBT, data, e.stdout, e.stderr); err != nil {
+			return err
+		}
 	}
-	if err := cli.WriteOutput(dest, data, e.stdout, !*b64, false); err != nil {
-		return err
+	if dest != "" {
+		if *b64 {
+			data = cli.Base64Line(data)
+		}
+		if err := cli.WriteOutput(dest, data, e.stdout, !*b64, false); err != nil {
+			return err
+		}
 	}
 	n := 0
 	for _, in := range review.Inputs {
@@ -73,6 +86,6 @@ func (e *env) sign(args []string) error {
 			n++
 		}
 	}
-	fmt.Fprintf(e.stderr, "signed %d of %d inputs; wrote %s\n", n, len(review.Inputs), dest)
+	fmt.Fprintf(e.stderr, "signed %d of %d inputs\n", n, len(review.Inputs))
 	return nil
 }

@@ -3,23 +3,35 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
+	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/signer"
 	"github.com/kinko-project/kinko/wallet"
 )
 
-// readDescriptor takes a descriptor given as text or as a file holding it.
-func readDescriptor(arg string, net *wallet.Network) (*wallet.Descriptor, error) {
+// readDescriptor takes a descriptor given as text, or in a file or QR
+// codes holding it.
+func (e *env) readDescriptor(arg string, net *wallet.Network) (*wallet.Descriptor, error) {
 	text := arg
 	if !strings.Contains(arg, "(") {
-		b, err := cli.ReadInput(arg, os.Stdin, 64<<10)
-		if err != nil {
-			return nil, err
+		kind, payload, err := cli.ReadPayload(arg, e.stdin, e.stderr)
+		if errors.Is(err, airgap.ErrUnknownFormat) {
+			b, rerr := cli.ReadInput(arg, e.stdin, 64<<10)
+			if rerr != nil {
+				return nil, rerr
+			}
+			kind, payload, err = airgap.KindText, b, nil
 		}
-		text = strings.TrimSpace(string(b))
+		if err != nil {
+			return nil, cli.WithHint(cli.ExitRefused, err, "")
+		}
+		t, ok := cli.TextPayload(kind, payload)
+		if !ok {
+			return nil, cli.WithHint(cli.ExitRefused, fmt.Errorf("%s holds %s, not a wallet descriptor", arg, kind), "")
+		}
+		text = strings.TrimSpace(string(t))
 	}
 	d, err := wallet.ParseDescriptor(text, net)
 	if err != nil {
@@ -50,7 +62,7 @@ func (e *env) register(args []string) error {
 			return cli.WithHint(cli.ExitUsage, err, "")
 		}
 	}
-	d, err := readDescriptor(pos[0], net)
+	d, err := e.readDescriptor(pos[0], net)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,13 @@ Usage:
   kinko balance NAME
   kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] -o FILE.psbt
   kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID
+  kinko qr encode [--format ur|bbqr] [--fragment N] [--png-dir DIR | --gif FILE | --terminal] FILE
+  kinko qr decode [-o OUT] [FILE...]  images, or part strings one a line (stdin by default)
+
+spend, session import and the signer accept and produce QR directly:
+  --qr parts|terminal|gif:FILE|png-dir:DIR [--qr-format ur|bbqr] for output;
+  FILE may be a PSBT (binary, base64, hex), part strings, an image, or a
+  directory of frame images.
 
 Common flags:
   --datadir DIR             where the coordinator keeps its database ($KINKO_DATADIR)
@@ -54,13 +61,12 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 
-	datadir      string
-	rpcHost      string
-	rpcUser      string
-	rpcPassFile  string
-	coordinator  *coordinator.Coordinator
-	nodeClient   *chain.Client
-	assumeYesSet bool
+	datadir     string
+	rpcHost     string
+	rpcUser     string
+	rpcPassFile string
+	coordinator *coordinator.Coordinator
+	nodeClient  *chain.Client
 }
 
 func (e *env) run(args []string) error {
@@ -86,6 +92,8 @@ func (e *env) run(args []string) error {
 		return e.spend(rest)
 	case "session":
 		return e.session(rest)
+	case "qr":
+		return cli.QRCommand("kinko", rest, e.stdin, e.stdout, e.stderr)
 	}
 	return cli.WithHint(cli.ExitUsage, fmt.Errorf("unknown command %q", cmd), "run 'kinko help'")
 }

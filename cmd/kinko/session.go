@@ -7,7 +7,6 @@ import (
 
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/internal/cli"
-	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/wallet"
 )
 
@@ -52,13 +51,9 @@ func (e *env) session(args []string) error {
 			return cli.Usagef("session import: want ID and at least one FILE")
 		}
 		for _, f := range pos[1:] {
-			raw, err := cli.ReadInput(f, e.stdin, 2*psbt.MaxSize)
+			bin, err := cli.ReadPSBT(f, e.stdin, e.stderr)
 			if err != nil {
-				return err
-			}
-			bin, err := psbt.Decode(raw)
-			if err != nil {
-				return cli.WithHint(cli.ExitRefused, fmt.Errorf("%s: %w", f, err), "")
+				return cli.WithHint(cli.ExitRefused, err, "nothing from this file was added")
 			}
 			res, err := c.Import(ctx, id, bin)
 			if errors.Is(err, coordinator.ErrDifferentTx) || errors.Is(err, coordinator.ErrBadSignature) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/coordinator/chain"
 	"github.com/kinko-project/kinko/internal/cli"
@@ -20,6 +21,8 @@ func (e *env) spend(args []string) error {
 	out := fs.String("o", "", "where to write the PSBT (- for stdout)")
 	b64 := fs.Bool("base64", false, "write the PSBT as base64 instead of binary")
 	yes := fs.Bool("yes", false, "accept the node's fee estimate without asking")
+	var q cli.QROut
+	q.Register(fs)
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -30,8 +33,8 @@ func (e *env) spend(args []string) error {
 	if len(tos) == 0 {
 		return cli.Usagef("spend: give at least one --to ADDR:AMOUNT")
 	}
-	if *out == "" {
-		return cli.Usagef("spend: give -o FILE.psbt (or -o - for stdout)")
+	if *out == "" && !q.Enabled() {
+		return cli.Usagef("spend: give -o FILE.psbt (or -o - for stdout), or --qr")
 	}
 	var pays []coordinator.Payment
 	for _, t := range tos {
@@ -89,18 +92,25 @@ func (e *env) spend(args []string) error {
 		}
 		return err
 	}
-	data := s.PSBT
-	if *b64 {
-		data = cli.Base64Line(data)
-	}
-	if err := cli.WriteOutput(*out, data, e.stdout, !*b64, false); err != nil {
-		c.Cancel(ctx, s.ID)
-		return err
-	}
 	fmt.Fprintf(e.stderr, "session %s: unsigned txid %s, fee %s (%.1f sat/vB over at most %d vB)\n",
 		s.ID, s.TxID, wallet.FormatAmount(s.Fee), float64(s.Fee)/float64(s.VSize), s.VSize)
+	if *out != "" {
+		data := s.PSBT
+		if *b64 {
+			data = cli.Base64Line(data)
+		}
+		if err := cli.WriteOutput(*out, data, e.stdout, !*b64, false); err != nil {
+			c.Cancel(ctx, s.ID)
+			return err
+		}
+	}
+	if q.Enabled() {
+		if err := q.Send(airgap.KindPSBT, s.PSBT, e.stdout, e.stderr); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(e.stderr, "take the PSBT to the signers, then: kinko session import %s SIGNED.psbt...\n", s.ID)
-	if *out != "-" {
+	if *out != "-" && q.Mode != "parts" {
 		fmt.Fprintln(e.stdout, s.ID)
 	}
 	return nil

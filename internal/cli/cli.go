@@ -259,3 +259,5 @@ func (t *TTY) Confirm(prompt string) error {
 func Base64Line(b []byte) []byte {
 	return []byte(base64.StdEncoding.EncodeToString(b) + "\n")
 }
+
+func newFlagSet(name string) *flag.FlagSet { return flag.NewFlagSet(name, flag.ContinueOnError) }

@@ -1,0 +1,266 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/kinko-project/kinko/airgap"
+)
+
+// QROut holds the flags with which a command sends its result as QR codes
+// instead of (or besides) a file.
+type QROut struct {
+	Mode     string // "", "parts", "terminal", "gif:FILE", "png-dir:DIR"
+	Format   string // "ur" or "bbqr"
+	Fragment int    // UR fragment size in bytes (0: the default)
+	FPS      float64
+	Level    string // "L", "M", "Q" or "H"
+}
+
+// Register adds --qr, --qr-format, --fragment, --fps and --ecc to fs.
+func (q *QROut) Register(fs *flag.FlagSet) {
+	fs.StringVar(&q.Mode, "qr", "", "also show the result as QR codes: parts (one string a line), terminal, gif:FILE or png-dir:DIR")
+	fs.StringVar(&q.Format, "qr-format", "ur", "QR encoding: ur (BC-UR) or bbqr")
+	fs.IntVar(&q.Fragment, "fragment", 0, "UR fragment size in bytes (default 200)")
+	fs.Float64Var(&q.FPS, "fps", airgap.DefaultFPS, "frames per second of an animation")
+	fs.StringVar(&q.Level, "ecc", "L", "QR error correction: L, M, Q or H")
+}
+
+// Enabled reports whether QR output was asked for.
+func (q *QROut) Enabled() bool { return q.Mode != "" }
+
+func (q *QROut) level() (airgap.ECCLevel, error) {
+	switch strings.ToUpper(q.Level) {
+	case "", "L":
+		return airgap.ECCLow, nil
+	case "M":
+		return airgap.ECCMedium, nil
+	case "Q":
+		return airgap.ECCQuartile, nil
+	case "H":
+		return airgap.ECCHigh, nil
+	}
+	return 0, Usagef("--ecc %q: want L, M, Q or H", q.Level)
+}
+
+// Parts encodes a payload of the given kind (airgap.KindPSBT or
+// airgap.KindText) as QR part strings. A multi-part UR gets twice its
+// fragment count, so that a camera that misses frames recovers from the
+// fountain mixes without waiting for a whole loop.
+func (q *QROut) Parts(kind string, payload []byte) ([]string, error) {
+	switch q.Format {
+	case "", "ur":
+		typ := "crypto-psbt"
+		if kind != airgap.KindPSBT {
+			typ = "bytes"
+		}
+		enc, err := airgap.NewUREncoder(typ, airgap.CBORByteString(payload), q.Fragment, 0)
+		if err != nil {
+			return nil, err
+		}
+		if enc.SinglePart() {
+			return enc.Parts(1), nil
+		}
+		return enc.Parts(2 * enc.SeqLen()), nil
+	case "bbqr":
+		ft := byte('U')
+		if kind == airgap.KindPSBT {
+			ft = 'P'
+		}
+		lvl, err := q.level()
+		if err != nil {
+			return nil, err
+		}
+		return airgap.EncodeBBQr(payload, ft, airgap.BBQrOptions{Level: lvl})
+	}
+	return nil, Usagef("--qr-format %q: want ur or bbqr", q.Format)
+}
+
+// Send shows payload as QR codes as the flags ask.
+func (q *QROut) Send(kind string, payload []byte, stdout, stderr io.Writer) error {
+	parts, err := q.Parts(kind, payload)
+	if err != nil {
+		return err
+	}
+	lvl, err := q.level()
+	if err != nil {
+		return err
+	}
+	opts := airgap.QROptions{Level: lvl, FPS: q.FPS}
+	mode, arg, _ := strings.Cut(q.Mode, ":")
+	switch mode {
+	case "parts":
+		for _, p := range parts {
+			fmt.Fprintln(stdout, p)
+		}
+		return nil
+	case "gif":
+		if arg == "" {
+			return Usagef("--qr gif:FILE needs a file name")
+		}
+		var buf bytes.Buffer
+		if err := airgap.RenderGIF(parts, &buf, opts); err != nil {
+			return err
+		}
+		if err := WriteOutput(arg, buf.Bytes(), stdout, true, false); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %d QR frames to %s\n", len(parts), arg)
+		return nil
+	case "png-dir":
+		if arg == "" {
+			return Usagef("--qr png-dir:DIR needs a directory")
+		}
+		if err := os.MkdirAll(arg, 0o755); err != nil {
+			return err
+		}
+		files, err := airgap.RenderPNGs(parts, arg, opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %d QR frames to %s\n", len(files), arg)
+		return nil
+	case "terminal":
+		f, ok := stdout.(*os.File)
+		if !ok || !IsTerminal(f) {
+			return WithHint(ExitUsage, errors.New("--qr terminal needs a terminal on standard output"), "use --qr gif:FILE or --qr parts")
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		fmt.Fprintf(stderr, "showing %d QR frames; press Ctrl-C when the other side has them\n", len(parts))
+		if len(parts) == 1 {
+			if err := airgap.RenderTerminal(stdout, parts[0]); err != nil {
+				return err
+			}
+			<-ctx.Done()
+			return nil
+		}
+		if err := airgap.Animate(ctx, stdout, parts, q.FPS); err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	}
+	return Usagef("--qr %q: want parts, terminal, gif:FILE or png-dir:DIR", q.Mode)
+}
+
+var imageMagic = [][]byte{[]byte("\x89PNG"), []byte("\xff\xd8\xff"), []byte("GIF8")}
+
+func isImage(b []byte) bool {
+	for _, m := range imageMagic {
+		if bytes.HasPrefix(b, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadPayload reads one message from path, whatever its form: a PSBT in
+// binary, base64 or hex; UR or BBQr part strings one per line (what a QR
+// scanner in keyboard mode types); an image holding QR codes (PNG, JPEG,
+// or every frame of a GIF); or a directory of such images, the frames of
+// one animated code. "-" is stdin. Progress goes to progress.
+func ReadPayload(path string, stdin io.Reader, progress io.Writer) (kind string, payload []byte, err error) {
+	if path != "-" {
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			return readImageDir(path, progress)
+		}
+	}
+	b, err := ReadInput(path, stdin, MaxInput)
+	if err != nil {
+		return "", nil, err
+	}
+	if isImage(b) {
+		c := airgap.NewCollector()
+		if err := scanInto(c, path, b, progress); err != nil {
+			return "", nil, err
+		}
+		return finish(c, path)
+	}
+	kind, payload, err = airgap.DecodeBytes(b)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return kind, payload, nil
+}
+
+func scanInto(c *airgap.Collector, name string, img []byte, progress io.Writer) error {
+	parts, err := airgap.ScanImage(bytes.NewReader(img))
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	for _, p := range parts {
+		if c.Done() {
+			break
+		}
+		if err := c.Add(p); err != nil {
+			fmt.Fprintf(progress, "%s: skipped a QR code: %v\n", name, err)
+		}
+	}
+	fmt.Fprintf(progress, "%s: %s\n", filepath.Base(name), c.Status())
+	return nil
+}
+
+func readImageDir(dir string, progress io.Writer) (string, []byte, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	c := airgap.NewCollector()
+	for _, n := range names {
+		if c.Done() {
+			break
+		}
+		p := filepath.Join(dir, n)
+		b, err := ReadInput(p, nil, MaxInput)
+		if err != nil {
+			return "", nil, err
+		}
+		if !isImage(b) {
+			continue
+		}
+		if err := scanInto(c, p, b, progress); err != nil {
+			return "", nil, err
+		}
+	}
+	return finish(c, dir)
+}
+
+func finish(c *airgap.Collector, name string) (string, []byte, error) {
+	if !c.Done() {
+		return "", nil, fmt.Errorf("%s: the QR codes are incomplete (%s)", name, c.Status())
+	}
+	kind, payload, err := c.Result()
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return kind, payload, nil
+}
+
+// ReadPSBT reads a PSBT from path in any form ReadPayload knows, and
+// refuses any other kind of payload (a UR or BBQr of another type).
+func ReadPSBT(path string, stdin io.Reader, progress io.Writer) ([]byte, error) {
+	kind, payload, err := ReadPayload(path, stdin, progress)
+	if err != nil {
+		return nil, err
+	}
+	if kind != airgap.KindPSBT {
+		return nil, fmt.Errorf("%s holds %s, not a PSBT", path, kind)
+	}
+	return payload, nil
+}
