@@ -40,9 +40,9 @@ func (p *fountainPart) String() string {
 		p.seqNum, p.seqLen, p.messageLen, p.checksum, p.data)
 }
 
-// parseFountainPart decodes and sanity-checks a part. Counts and lengths
-// are checked against MaxURSeqLen and MaxPayloadSize before the decoder
-// allocates anything for them; data aliases b.
+// parseFountainPart decodes a part, checking seqLen and messageLen
+// against MaxURSeqLen and MaxPayloadSize before the decoder allocates
+// anything for them; data aliases b. See also validate.
 func parseFountainPart(b []byte) (*fountainPart, error) {
 	major, n, b, err := readCBORHead(b)
 	if err != nil {
@@ -81,16 +81,21 @@ func parseFountainPart(b []byte) (*fountainPart, error) {
 	if len(b) != 0 {
 		return nil, formatErr("ur", "trailing bytes after fountain part")
 	}
+	return &p, nil
+}
+
+// validate checks what the reference encoder guarantees: a non-zero
+// sequence number and seqLen fragments of len(data) bytes covering
+// messageLen, the last one padded.
+func (p *fountainPart) validate() error {
 	if p.seqNum == 0 {
-		return nil, formatErr("ur", "sequence number 0")
+		return formatErr("ur", "sequence number 0")
 	}
-	// The reference encoder cuts messageLen bytes into seqLen fragments of
-	// len(data) bytes, the last one zero-padded.
 	fl := len(p.data)
 	if fl == 0 || (p.messageLen+fl-1)/fl != p.seqLen {
-		return nil, formatErr("ur", "fragment length inconsistent with message length and sequence length")
+		return formatErr("ur", "fragment length inconsistent with message length and sequence length")
 	}
-	return &p, nil
+	return nil
 }
 
 // findNominalFragmentLength is the reference find_nominal_fragment_length:

@@ -266,6 +266,9 @@ func (d *URDecoder) Receive(part string) error {
 		return fmt.Errorf("ur part %s: %w", seq, err)
 	}
 	p, err := parseFountainPart(raw)
+	if err == nil {
+		err = p.validate()
+	}
 	if err != nil {
 		return fmt.Errorf("ur part %s: %w", seq, err)
 	}

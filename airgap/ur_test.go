@@ -270,3 +270,62 @@ func TestURDecoderMemoryBound(t *testing.T) {
 		t.Fatalf("result: %v", err)
 	}
 }
+
+// TestRoundTripRandomPayloads sends 1 KB and 100 KB random payloads
+// through UR and BBQr part strings (shuffled, with a duplicate) and back.
+func TestRoundTripRandomPayloads(t *testing.T) {
+	r := rand.New(rand.NewPCG(49, 50))
+	for _, size := range []int{1000, 100_000} {
+		data := randomBytes(r, size)
+		enc, err := NewUREncoder(URTypeBytes, CBORByteString(data), 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bb, err := EncodeBBQr(data, BBQrBinary, BBQrOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, parts := range map[string][]string{"ur": enc.Parts(enc.SeqLen()), "bbqr": bb} {
+			parts = append(parts, parts[0])
+			r.Shuffle(len(parts), func(i, j int) { parts[i], parts[j] = parts[j], parts[i] })
+			c := NewCollector()
+			for _, p := range parts {
+				if err := c.Add(p); err != nil {
+					t.Fatalf("%s %d: %v", name, size, err)
+				}
+			}
+			kind, got, err := c.Result()
+			if err != nil {
+				t.Fatalf("%s %d: %v", name, size, err)
+			}
+			if name == "ur" {
+				if kind != "ur:bytes" {
+					t.Fatalf("kind %q", kind)
+				}
+				got, _, err = readCBORBytes(got)
+			}
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("%s %d: payload differs (%v)", name, size, err)
+			}
+			t.Logf("%-4s %6d bytes: %d parts", name, size, len(parts)-1)
+		}
+	}
+}
+
+func ExampleUREncoder() {
+	enc, err := NewUREncoder(URTypeBytes, CBORByteString([]byte("hello, air gap")), 0, 0)
+	if err != nil {
+		panic(err)
+	}
+	part := enc.NextPart()
+	fmt.Println(part)
+	d := NewURDecoder()
+	if err := d.Receive(strings.ToUpper(part)); err != nil {
+		panic(err)
+	}
+	typ, cbor, _ := d.Result()
+	fmt.Printf("%s %x\n", typ, cbor)
+	// Output:
+	// ur:bytes/glisihjzjzjldwcxhsinjpcxiohsjotbpyaozs
+	// bytes 4e68656c6c6f2c2061697220676170
+}
