@@ -210,9 +210,18 @@ func scanInto(c *airgap.Collector, name string, img []byte, progress io.Writer) 
 }
 
 func readImageDir(dir string, progress io.Writer) (string, []byte, error) {
+	c := airgap.NewCollector()
+	if err := collectDir(c, dir, progress); err != nil {
+		return "", nil, err
+	}
+	return finish(c, dir)
+}
+
+// collectDir feeds c the QR codes of every image in dir, in name order.
+func collectDir(c *airgap.Collector, dir string, progress io.Writer) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return "", nil, err
+		return err
 	}
 	var names []string
 	for _, e := range entries {
@@ -221,7 +230,6 @@ func readImageDir(dir string, progress io.Writer) (string, []byte, error) {
 		}
 	}
 	sort.Strings(names)
-	c := airgap.NewCollector()
 	for _, n := range names {
 		if c.Done() {
 			break
@@ -229,16 +237,16 @@ func readImageDir(dir string, progress io.Writer) (string, []byte, error) {
 		p := filepath.Join(dir, n)
 		b, err := ReadInput(p, nil, MaxInput)
 		if err != nil {
-			return "", nil, err
+			return err
 		}
 		if !isImage(b) {
 			continue
 		}
 		if err := scanInto(c, p, b, progress); err != nil {
-			return "", nil, err
+			return err
 		}
 	}
-	return finish(c, dir)
+	return nil
 }
 
 func finish(c *airgap.Collector, name string) (string, []byte, error) {

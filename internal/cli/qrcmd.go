@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/fxamacker/cbor/v2"
@@ -123,6 +124,11 @@ func qrDecode(prog string, args []string, stdin io.Reader, stdout, stderr io.Wri
 // collect feeds the parts in one file (an image or lines of part strings)
 // to c.
 func collect(c *airgap.Collector, path string, stdin io.Reader, progress io.Writer) error {
+	if path != "-" {
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			return collectDir(c, path, progress)
+		}
+	}
 	b, err := ReadInput(path, stdin, MaxInput)
 	if err != nil {
 		return err
