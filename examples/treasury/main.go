@@ -12,22 +12,30 @@
 // their own registered wallet, the coordinator imports their files,
 // finalizes, broadcasts, and a block confirms the transaction.
 //
+// With --qr ur or --qr bbqr every transfer between the coordinator and
+// the signers (key records, the wallet, PSBTs, signatures) is rendered as
+// QR code images and read back from them by a real QR decoder.
+//
 // The node is stopped at the end, also on failure or Ctrl-C. With
 // --keep DIR every keystore, PSBT and transaction stays in DIR.
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 
+	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/coordinator/chain"
+	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/internal/regtest"
 	"github.com/kinko-project/kinko/signer"
@@ -38,10 +46,15 @@ import (
 func main() {
 	keep := flag.String("keep", "", "keep every keystore, PSBT and transaction in this directory")
 	verbose := flag.Bool("v", false, "show the node's log")
+	qr := flag.String("qr", "", "carry every transfer as QR code images: ur or bbqr")
 	flag.Parse()
+	if *qr != "" && *qr != "ur" && *qr != "bbqr" {
+		fmt.Fprintln(os.Stderr, "treasury: error: --qr takes ur or bbqr")
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *keep, *verbose); err != nil {
+	if err := run(ctx, *keep, *verbose, *qr); err != nil {
 		fmt.Fprintf(os.Stderr, "treasury: error: %v\n", err)
 		os.Exit(1)
 	}
@@ -51,7 +64,7 @@ func step(format string, args ...any) {
 	fmt.Printf("==> "+format+"\n", args...)
 }
 
-func run(ctx context.Context, keep string, verbose bool) (err error) {
+func run(ctx context.Context, keep string, verbose bool, qr string) (err error) {
 	dir := keep
 	if dir == "" {
 		dir, err = os.MkdirTemp("", "kinko-treasury-")
@@ -66,6 +79,7 @@ func run(ctx context.Context, keep string, verbose bool) (err error) {
 	if err := os.MkdirAll(usb, 0o700); err != nil {
 		return err
 	}
+	air := &airGap{mode: qr, dir: usb}
 
 	step("building and starting btcd in regtest on 127.0.0.1 (the first build takes a minute)")
 	opts := regtest.Options{}
@@ -118,6 +132,14 @@ func run(ctx context.Context, keep string, verbose bool) (err error) {
 		if err != nil {
 			return err
 		}
+		text, err := air.carry(fmt.Sprintf("key-record-%d", i), airgap.KindText, []byte(rec.String()))
+		if err != nil {
+			return err
+		}
+		rec, err = wallet.ParseKeyRecord(string(text), net)
+		if err != nil {
+			return err
+		}
 		fmt.Printf("    signer %d: %s\n", i, rec)
 		keystores = append(keystores, ks)
 		records = append(records, rec)
@@ -140,7 +162,11 @@ func run(ctx context.Context, keep string, verbose bool) (err error) {
 
 	step("each signer registers the wallet after checking it holds its key")
 	for i, ks := range keystores {
-		d, err := wallet.ParseDescriptor(desc.String(), net)
+		text, err := air.carry(fmt.Sprintf("wallet-to-signer-%d", i+1), airgap.KindText, []byte(desc.String()))
+		if err != nil {
+			return err
+		}
+		d, err := wallet.ParseDescriptor(string(text), net)
 		if err != nil {
 			return err
 		}
@@ -209,6 +235,9 @@ func run(ctx context.Context, keep string, verbose bool) (err error) {
 		if err != nil {
 			return err
 		}
+		if raw, err = air.carry(fmt.Sprintf("psbt-to-signer-%d", i), airgap.KindPSBT, raw); err != nil {
+			return err
+		}
 		p, err := psbt.Parse(raw)
 		if err != nil {
 			return err
@@ -240,6 +269,9 @@ func run(ctx context.Context, keep string, verbose bool) (err error) {
 	for _, f := range signedFiles {
 		raw, err := os.ReadFile(f)
 		if err != nil {
+			return err
+		}
+		if raw, err = air.carry("back-from-"+filepath.Base(f), airgap.KindPSBT, raw); err != nil {
 			return err
 		}
 		res, err := coord.Import(ctx, sess.ID, raw)
@@ -330,4 +362,42 @@ func (i indent) Write(p []byte) (int, error) {
 		fmt.Fprintf(i.w, "    | %s", p[start:])
 	}
 	return len(p), nil
+}
+
+// airGap carries data between the coordinator and a signer. With a QR
+// mode it renders the data as QR code PNG frames in a directory and reads
+// them back with the QR decoder, as a camera on the other side would.
+type airGap struct {
+	mode string // "", "ur" or "bbqr"
+	dir  string
+}
+
+func (a *airGap) carry(name, kind string, data []byte) ([]byte, error) {
+	if a.mode == "" {
+		return data, nil
+	}
+	q := cli.QROut{Format: a.mode}
+	parts, err := q.Parts(kind, data)
+	if err != nil {
+		return nil, err
+	}
+	frames := filepath.Join(a.dir, "qr-"+name)
+	if err := os.MkdirAll(frames, 0o700); err != nil {
+		return nil, err
+	}
+	if _, err := airgap.RenderPNGs(parts, frames, airgap.QROptions{}); err != nil {
+		return nil, err
+	}
+	gotKind, got, err := cli.ReadPayload(frames, nil, io.Discard)
+	if err != nil {
+		return nil, fmt.Errorf("read back %s: %w", frames, err)
+	}
+	if text, ok := cli.TextPayload(gotKind, got); ok {
+		got, gotKind = text, airgap.KindText
+	}
+	if gotKind != kind || !bytes.Equal(got, data) {
+		return nil, fmt.Errorf("%s came back as %s, not as sent", name, gotKind)
+	}
+	fmt.Printf("    (%s crossed as %d %s QR frames in %s)\n", name, len(parts), a.mode, frames)
+	return got, nil
 }
