@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -173,6 +174,8 @@ func ReadPayload(path string, stdin io.Reader, progress io.Writer) (kind string,
 		if st, err := os.Stat(path); err == nil && st.IsDir() {
 			return readImageDir(path, progress)
 		}
+	} else {
+		return readStdin(stdin, progress)
 	}
 	b, err := ReadInput(path, stdin, MaxInput)
 	if err != nil {
@@ -190,6 +193,47 @@ func ReadPayload(path string, stdin io.Reader, progress io.Writer) (kind string,
 		return "", nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return kind, payload, nil
+}
+
+// readStdin reads one message from stdin. Part strings are taken one line
+// at a time, with progress, and reading stops as soon as the message is
+// complete: a QR scanner typing into a terminal needs no end-of-file.
+// Anything else is read to the end and detected as a whole.
+func readStdin(stdin io.Reader, progress io.Writer) (string, []byte, error) {
+	br := bufio.NewReaderSize(stdin, 64<<10)
+	first, err := br.Peek(3)
+	if err != nil && len(first) == 0 {
+		return "", nil, fmt.Errorf("standard input: %w", err)
+	}
+	if !strings.EqualFold(string(first[:min(3, len(first))]), "ur:") && !bytes.HasPrefix(first, []byte("B$")) {
+		b, err := ReadInput("-", br, MaxInput)
+		if err != nil {
+			return "", nil, err
+		}
+		kind, payload, err := airgap.DecodeBytes(b)
+		if err != nil {
+			return "", nil, fmt.Errorf("standard input: %w", err)
+		}
+		return kind, payload, nil
+	}
+	c := airgap.NewCollector()
+	sc := bufio.NewScanner(br)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for !c.Done() && sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		if err := c.Add(line); err != nil {
+			fmt.Fprintf(progress, "skipped a part: %v\n", err)
+			continue
+		}
+		fmt.Fprintf(progress, "%s\n", c.Status())
+	}
+	if err := sc.Err(); err != nil {
+		return "", nil, fmt.Errorf("standard input: %w", err)
+	}
+	return finish(c, "standard input")
 }
 
 func scanInto(c *airgap.Collector, name string, img []byte, progress io.Writer) error {

@@ -96,6 +96,13 @@ func qrDecode(prog string, args []string, stdin io.Reader, stdout, stderr io.Wri
 	if len(pos) == 0 {
 		pos = []string{"-"}
 	}
+	if len(pos) == 1 && pos[0] == "-" {
+		kind, payload, err := readStdin(stdin, stderr)
+		if err != nil {
+			return WithHint(ExitRefused, err, "")
+		}
+		return writePayload(kind, payload, *out, *b64, stdout, stderr)
+	}
 	// Every FILE is part of the same message: frames as images, or part
 	// strings one a line.
 	c := airgap.NewCollector()
@@ -111,14 +118,18 @@ func qrDecode(prog string, args []string, stdin io.Reader, stdout, stderr io.Wri
 	if err != nil {
 		return WithHint(ExitRefused, err, "")
 	}
+	return writePayload(kind, payload, *out, *b64, stdout, stderr)
+}
+
+func writePayload(kind string, payload []byte, out string, b64 bool, stdout, stderr io.Writer) error {
 	if text, ok := TextPayload(kind, payload); ok {
-		return WriteOutput(*out, append(text, '\n'), stdout, false, false)
+		return WriteOutput(out, append(text, '\n'), stdout, false, false)
 	}
 	fmt.Fprintf(stderr, "%s: %d bytes\n", kind, len(payload))
-	if *b64 {
-		return WriteOutput(*out, Base64Line(payload), stdout, false, false)
+	if b64 {
+		return WriteOutput(out, Base64Line(payload), stdout, false, false)
 	}
-	return WriteOutput(*out, payload, stdout, true, false)
+	return WriteOutput(out, payload, stdout, true, false)
 }
 
 // collect feeds the parts in one file (an image or lines of part strings)
