@@ -374,6 +374,17 @@ func TestRefusals(t *testing.T) {
 				}
 			}
 		}, signer.Options{}, "not a path of wallet"},
+		{"change path with a hardened index", func(f *fixture, p *psbt.Packet) {
+			for k := range p.Outputs[1].Bip32Derivation {
+				d := &p.Outputs[1].Bip32Derivation[k]
+				d.Path[len(d.Path)-1] |= wallet.Hardened
+				if wallet.Fingerprint(d.Fingerprint) == f.recs[0].Origin.Fingerprint {
+					m, _ := f.ks[0].Master(f.net)
+					x, _ := m.Derive(d.Path)
+					d.PubKey = x.PublicKey()
+				}
+			}
+		}, signer.Options{}, "not a path of wallet"},
 		{"sighash NONE", func(f *fixture, p *psbt.Packet) {
 			p.Inputs[0].SighashType = psbt.SigHashNone
 		}, signer.Options{}, "sighash"},
