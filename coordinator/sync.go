@@ -8,7 +8,6 @@ import (
 
 	"github.com/kinko-project/kinko/coordinator/chain"
 	"github.com/kinko-project/kinko/internal/psbt"
-	"github.com/kinko-project/kinko/wallet"
 )
 
 // SyncReport tells what a sync did.
@@ -297,11 +296,3 @@ func (c *Coordinator) syncMempool(ctx context.Context, node *chain.Client, walle
 	})
 	return found, err
 }
-
-// scriptInfo tells which wallet branch and index a script belongs to.
-func scriptInfo(ctx context.Context, db *sql.DB, spk []byte) (name string, change bool, index uint32, err error) {
-	err = db.QueryRowContext(ctx, `SELECT wallet, change, idx FROM scripts WHERE script = ?`, spk).Scan(&name, &change, &index)
-	return
-}
-
-var _ = wallet.Mainnet

@@ -6,7 +6,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -137,15 +136,13 @@ func (e *env) store() (*coordinator.Coordinator, error) {
 	return c, nil
 }
 
-var errNoNode = errors.New("no node configured")
-
 // node connects to the configured node.
 func (e *env) node() (*chain.Client, error) {
 	if e.nodeClient != nil {
 		return e.nodeClient, nil
 	}
 	if e.rpcHost == "" {
-		return nil, cli.WithHint(cli.ExitNode, errNoNode, "give --rpc-host, --rpc-user and --rpc-password-file (or $KINKO_RPC_HOST, …)")
+		return nil, cli.WithHint(cli.ExitNode, coordinator.ErrNoNode, "give --rpc-host, --rpc-user and --rpc-password-file (or $KINKO_RPC_HOST, …)")
 	}
 	pass := ""
 	if e.rpcPassFile != "" {

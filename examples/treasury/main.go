@@ -91,6 +91,14 @@ func run(ctx context.Context, keep string, verbose bool, qr string) (err error) 
 		return fmt.Errorf("start btcd: %w", err)
 	}
 	defer node.Stop()
+	// On Ctrl-C the node is stopped at once; whatever step is running
+	// then fails and the demo ends.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		node.Stop()
+	}()
 	height, err := node.Height()
 	if err != nil {
 		return err
