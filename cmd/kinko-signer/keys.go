@@ -113,6 +113,12 @@ func (e *env) init(args []string, restore bool) error {
 			for i, word := range strings.Fields(mnemonic) {
 				fmt.Fprintf(w, "%2d. %s\n", i+1, word)
 			}
+			if _, err := e.tty.Line("Press Enter once they are written down; the screen is then cleared. "); err != nil {
+				return err
+			}
+			// Clear the screen and, where the terminal keeps one, its
+			// scrollback.
+			fmt.Fprint(w, "\x1b[H\x1b[2J\x1b[3J")
 		}
 	}
 	fp, err := ks.Fingerprint()
