@@ -1,6 +1,7 @@
 package coordinator_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
+	btcdpsbt "github.com/btcsuite/btcd/psbt/v2"
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/coordinator/chain"
 	"github.com/kinko-project/kinko/internal/psbt"
@@ -323,6 +325,7 @@ func TestSpendConfirmed(t *testing.T) {
 				t.Fatalf("balance after funding: %+v", b)
 			}
 			s, _ := f.spend(100_000_000) // needs both coins
+			checkWithBtcd(t, s.PSBT, c.st, c.n)
 			// The last m signers sign, in reverse order.
 			for i := c.n - 1; i >= c.n-c.m; i-- {
 				f.importOK(s.ID, f.sign(s, i))
@@ -470,4 +473,40 @@ func forgeSig(t *testing.T, unsigned []byte) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// checkWithBtcd reads the coordinator's PSBT with btcd's independent
+// parser and checks it carries what an independent signer needs.
+func checkWithBtcd(t *testing.T, raw []byte, st wallet.ScriptType, n int) {
+	t.Helper()
+	p, err := btcdpsbt.NewFromRawBytes(bytes.NewReader(raw), false)
+	if err != nil {
+		t.Fatalf("btcd cannot parse the PSBT: %v", err)
+	}
+	if len(p.XPubs) != n {
+		t.Errorf("%d global xpubs, want %d", len(p.XPubs), n)
+	}
+	for i, in := range p.Inputs {
+		if in.NonWitnessUtxo == nil {
+			t.Errorf("input %d: no non_witness_utxo", i)
+		}
+		if (in.WitnessUtxo == nil) != (st == wallet.P2SH) {
+			t.Errorf("input %d: witness_utxo present = %v for %s", i, in.WitnessUtxo != nil, st)
+		}
+		if len(in.Bip32Derivation) != n {
+			t.Errorf("input %d: %d derivations, want %d", i, len(in.Bip32Derivation), n)
+		}
+		if (in.WitnessScript == nil) == (st != wallet.P2SH) || (in.RedeemScript == nil) == (st != wallet.P2WSH) {
+			t.Errorf("input %d: scripts do not fit %s", i, st)
+		}
+	}
+	change := 0
+	for _, out := range p.Outputs {
+		if len(out.Bip32Derivation) == n {
+			change++
+		}
+	}
+	if change != 1 {
+		t.Errorf("%d outputs carry the wallet's derivations, want the one change output", change)
+	}
 }
