@@ -43,7 +43,7 @@ func (e *env) sign(args []string) error {
 	}
 	kind, raw, err := cli.ReadPayload(pos[0], e.stdin, e.stderr)
 	if err != nil {
-		return cli.WithHint(cli.ExitRefused, err, "nothing was signed")
+		return cli.WithHint(cli.ExitRefused, fmt.Errorf("refused: %w", err), "nothing was signed")
 	}
 	if kind != airgap.KindPSBT {
 		return cli.WithHint(cli.ExitRefused, fmt.Errorf("refused: %s holds %s, not a PSBT", pos[0], kind), "nothing was signed")
