@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/signer"
 	"github.com/kinko-project/kinko/wallet"
@@ -181,7 +180,11 @@ func (e *env) xpub(args []string) error {
 		return err
 	}
 	if q.Enabled() {
-		return q.Send(airgap.KindText, []byte(rec.String()), e.stdout, e.stderr)
+		m, err := cli.KeyRecordMessage(rec)
+		if err != nil {
+			return err
+		}
+		return q.Send(m, e.stdout, e.stderr)
 	}
 	fmt.Fprintln(e.stdout, rec.String())
 	return nil

@@ -68,7 +68,7 @@ func (e *env) sign(args []string) error {
 		return fmt.Errorf("record the signing in the keystore: %w", err)
 	}
 	if q.Enabled() {
-		if err := q.Send(airgap.KindPSBT, data, e.stdout, e.stderr); err != nil {
+		if err := q.Send(cli.PSBTMessage(data), e.stdout, e.stderr); err != nil {
 			return err
 		}
 	}

@@ -5,35 +5,21 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/signer"
 	"github.com/kinko-project/kinko/wallet"
 )
 
 // readDescriptor takes a descriptor given as text, or in a file or QR
-// codes holding it.
+// codes holding it (text, ur:crypto-output or ur:output-descriptor).
 func (e *env) readDescriptor(arg string, net *wallet.Network) (*wallet.Descriptor, error) {
-	text := arg
-	if !strings.Contains(arg, "(") {
-		kind, payload, err := cli.ReadPayload(arg, e.stdin, e.stderr)
-		if errors.Is(err, airgap.ErrUnknownFormat) {
-			b, rerr := cli.ReadInput(arg, e.stdin, 64<<10)
-			if rerr != nil {
-				return nil, rerr
-			}
-			kind, payload, err = airgap.KindText, b, nil
-		}
-		if err != nil {
-			return nil, cli.WithHint(cli.ExitRefused, err, "")
-		}
-		t, ok := cli.TextPayload(kind, payload)
-		if !ok {
-			return nil, cli.WithHint(cli.ExitRefused, fmt.Errorf("%s holds %s, not a wallet descriptor", arg, kind), "")
-		}
-		text = strings.TrimSpace(string(t))
+	var d *wallet.Descriptor
+	var err error
+	if strings.Contains(arg, "(") {
+		d, err = wallet.ParseDescriptor(arg, net)
+	} else {
+		d, err = cli.ReadDescriptor(arg, net, e.stdin, e.stderr)
 	}
-	d, err := wallet.ParseDescriptor(text, net)
 	if err != nil {
 		return nil, cli.WithHint(cli.ExitRefused, fmt.Errorf("wallet descriptor: %w", err), "")
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/coordinator/chain"
 	"github.com/kinko-project/kinko/internal/cli"
@@ -105,7 +104,7 @@ func (e *env) spend(args []string) error {
 		}
 	}
 	if q.Enabled() {
-		if err := q.Send(airgap.KindPSBT, s.PSBT, e.stdout, e.stderr); err != nil {
+		if err := q.Send(cli.PSBTMessage(s.PSBT), e.stdout, e.stderr); err != nil {
 			return err
 		}
 	}

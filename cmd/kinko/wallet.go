@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/wallet"
@@ -29,7 +30,7 @@ func (e *env) walletCreate(args []string) error {
 	fs := e.flags("wallet create")
 	threshold := fs.Int("threshold", 0, "signatures needed (M)")
 	var keys cli.Strings
-	fs.Var(&keys, "key", "a signer's key record [fingerprint/path]xpub (repeat for each signer)")
+	fs.Var(&keys, "key", "a signer's key record [fingerprint/path]xpub, or a file or QR holding one (repeat for each signer)")
 	netName := fs.String("network", "mainnet", "mainnet, testnet, signet or regtest")
 	script := fs.String("script", "wsh", "wsh, sh-wsh or sh")
 	birthday := fs.Int64("birthday", -1, "first block height to scan (default: the node's tip, or 0 without a node)")
@@ -53,7 +54,13 @@ func (e *env) walletCreate(args []string) error {
 	}
 	var records []*wallet.KeyRecord
 	for k, s := range keys {
-		r, err := wallet.ParseKeyRecord(s, net)
+		var r *wallet.KeyRecord
+		var err error
+		if strings.HasPrefix(s, "[") {
+			r, err = wallet.ParseKeyRecord(s, net)
+		} else {
+			r, err = cli.ReadKeyRecord(s, net, e.stdin, e.stderr)
+		}
 		if err != nil {
 			return cli.WithHint(cli.ExitRefused, fmt.Errorf("key %d: %w", k+1, err), "print a key record with 'kinko-signer xpub' on each signer")
 		}
@@ -106,10 +113,17 @@ func (e *env) oneWallet(cmd string, args []string) (string, error) {
 }
 
 func (e *env) walletDescriptor(args []string) error {
-	name, err := e.oneWallet("wallet descriptor", args)
+	fs := e.flags("wallet descriptor")
+	var q cli.QROut
+	q.Register(fs)
+	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
+	if len(pos) != 1 {
+		return cli.Usagef("wallet descriptor: want one wallet NAME")
+	}
+	name := pos[0]
 	c, err := e.store()
 	if err != nil {
 		return err
@@ -117,6 +131,13 @@ func (e *env) walletDescriptor(args []string) error {
 	w, err := c.Wallet(context.Background(), name)
 	if err != nil {
 		return err
+	}
+	if q.Enabled() {
+		m, err := cli.DescriptorMessage(w.Descriptor)
+		if err != nil {
+			return err
+		}
+		return q.Send(m, e.stdout, e.stderr)
 	}
 	fmt.Fprintln(e.stdout, w.Descriptor.String())
 	return nil

@@ -140,12 +140,7 @@ func run(ctx context.Context, keep string, verbose bool, qr string) (err error) 
 		if err != nil {
 			return err
 		}
-		text, err := air.carry(fmt.Sprintf("key-record-%d", i), airgap.KindText, []byte(rec.String()))
-		if err != nil {
-			return err
-		}
-		rec, err = wallet.ParseKeyRecord(string(text), net)
-		if err != nil {
+		if rec, err = air.keyRecord(fmt.Sprintf("key-record-%d", i), rec); err != nil {
 			return err
 		}
 		fmt.Printf("    signer %d: %s\n", i, rec)
@@ -170,11 +165,7 @@ func run(ctx context.Context, keep string, verbose bool, qr string) (err error) 
 
 	step("each signer registers the wallet after checking it holds its key")
 	for i, ks := range keystores {
-		text, err := air.carry(fmt.Sprintf("wallet-to-signer-%d", i+1), airgap.KindText, []byte(desc.String()))
-		if err != nil {
-			return err
-		}
-		d, err := wallet.ParseDescriptor(string(text), net)
+		d, err := air.descriptor(fmt.Sprintf("wallet-to-signer-%d", i+1), desc)
 		if err != nil {
 			return err
 		}
@@ -243,7 +234,7 @@ func run(ctx context.Context, keep string, verbose bool, qr string) (err error) 
 		if err != nil {
 			return err
 		}
-		if raw, err = air.carry(fmt.Sprintf("psbt-to-signer-%d", i), airgap.KindPSBT, raw); err != nil {
+		if raw, err = air.psbt(fmt.Sprintf("psbt-to-signer-%d", i), raw); err != nil {
 			return err
 		}
 		p, err := psbt.Parse(raw)
@@ -279,7 +270,7 @@ func run(ctx context.Context, keep string, verbose bool, qr string) (err error) 
 		if err != nil {
 			return err
 		}
-		if raw, err = air.carry("back-from-"+filepath.Base(f), airgap.KindPSBT, raw); err != nil {
+		if raw, err = air.psbt("back-from-"+filepath.Base(f), raw); err != nil {
 			return err
 		}
 		res, err := coord.Import(ctx, sess.ID, raw)
@@ -374,38 +365,90 @@ func (i indent) Write(p []byte) (int, error) {
 
 // airGap carries data between the coordinator and a signer. With a QR
 // mode it renders the data as QR code PNG frames in a directory and reads
-// them back with the QR decoder, as a camera on the other side would.
+// them back with kinko's own readers and the QR decoder, as the other
+// side's camera would: key records as ur:crypto-hdkey, the wallet as
+// ur:crypto-output, PSBTs as ur:crypto-psbt (or all as BBQr).
 type airGap struct {
 	mode string // "", "ur" or "bbqr"
 	dir  string
 }
 
-func (a *airGap) carry(name, kind string, data []byte) ([]byte, error) {
-	if a.mode == "" {
-		return data, nil
-	}
+// render writes m as QR frames into a new directory named after name.
+func (a *airGap) render(name string, m cli.Message) (string, error) {
 	q := cli.QROut{Format: a.mode}
-	parts, err := q.Parts(kind, data)
+	parts, err := q.Parts(m)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	frames := filepath.Join(a.dir, "qr-"+name)
 	if err := os.MkdirAll(frames, 0o700); err != nil {
-		return nil, err
+		return "", err
 	}
 	if _, err := airgap.RenderPNGs(parts, frames, airgap.QROptions{}); err != nil {
+		return "", err
+	}
+	fmt.Printf("    (%s crosses as %d %s QR frames in %s)\n", name, len(parts), a.mode, frames)
+	return frames, nil
+}
+
+func (a *airGap) keyRecord(name string, rec *wallet.KeyRecord) (*wallet.KeyRecord, error) {
+	if a.mode == "" {
+		return rec, nil
+	}
+	m, err := cli.KeyRecordMessage(rec)
+	if err != nil {
 		return nil, err
 	}
-	gotKind, got, err := cli.ReadPayload(frames, nil, io.Discard)
+	frames, err := a.render(name, m)
 	if err != nil {
-		return nil, fmt.Errorf("read back %s: %w", frames, err)
+		return nil, err
 	}
-	if text, ok := cli.TextPayload(gotKind, got); ok {
-		got, gotKind = text, airgap.KindText
+	got, err := cli.ReadKeyRecord(frames, rec.Key.Network(), nil, io.Discard)
+	if err != nil {
+		return nil, fmt.Errorf("read back %s: %w", name, err)
 	}
-	if gotKind != kind || !bytes.Equal(got, data) {
-		return nil, fmt.Errorf("%s came back as %s, not as sent", name, gotKind)
+	if got.String() != rec.String() {
+		return nil, fmt.Errorf("%s came back different", name)
 	}
-	fmt.Printf("    (%s crossed as %d %s QR frames in %s)\n", name, len(parts), a.mode, frames)
+	return got, nil
+}
+
+func (a *airGap) descriptor(name string, d *wallet.Descriptor) (*wallet.Descriptor, error) {
+	if a.mode == "" {
+		return wallet.ParseDescriptor(d.String(), d.Network())
+	}
+	m, err := cli.DescriptorMessage(d)
+	if err != nil {
+		return nil, err
+	}
+	frames, err := a.render(name, m)
+	if err != nil {
+		return nil, err
+	}
+	got, err := cli.ReadDescriptor(frames, d.Network(), nil, io.Discard)
+	if err != nil {
+		return nil, fmt.Errorf("read back %s: %w", name, err)
+	}
+	if got.String() != d.String() {
+		return nil, fmt.Errorf("%s came back different", name)
+	}
+	return got, nil
+}
+
+func (a *airGap) psbt(name string, p []byte) ([]byte, error) {
+	if a.mode == "" {
+		return p, nil
+	}
+	frames, err := a.render(name, cli.PSBTMessage(p))
+	if err != nil {
+		return nil, err
+	}
+	got, err := cli.ReadPSBT(frames, nil, io.Discard)
+	if err != nil {
+		return nil, fmt.Errorf("read back %s: %w", name, err)
+	}
+	if !bytes.Equal(got, p) {
+		return nil, fmt.Errorf("%s came back different", name)
+	}
 	return got, nil
 }

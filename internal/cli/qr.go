@@ -13,8 +13,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/kinko-project/kinko/airgap"
+	"github.com/kinko-project/kinko/wallet"
 )
 
 // QROut holds the flags with which a command sends its result as QR codes
@@ -53,18 +55,52 @@ func (q *QROut) level() (airgap.ECCLevel, error) {
 	return 0, Usagef("--ecc %q: want L, M, Q or H", q.Level)
 }
 
-// Parts encodes a payload of the given kind (airgap.KindPSBT or
-// airgap.KindText) as QR part strings. A multi-part UR gets twice its
+// Message is something to send as QR codes: its UR form (type and CBOR
+// body) and its BBQr form (file type and data).
+type Message struct {
+	URType   string
+	URBody   []byte
+	BBQrType byte
+	Data     []byte
+}
+
+// PSBTMessage is a PSBT: ur:crypto-psbt, or BBQr type P.
+func PSBTMessage(p []byte) Message {
+	return Message{airgap.URTypeCryptoPSBT, airgap.CBORByteString(p), airgap.BBQrPSBT, p}
+}
+
+// TextMessage is text: ur:bytes, or BBQr type U.
+func TextMessage(t []byte) Message {
+	return Message{airgap.URTypeBytes, airgap.CBORByteString(t), airgap.BBQrText, t}
+}
+
+// KeyRecordMessage is a signer's key record: ur:crypto-hdkey (with its
+// origin), or its text as BBQr type U.
+func KeyRecordMessage(rec *wallet.KeyRecord) (Message, error) {
+	typ, body, err := airgap.EncodeKeyRecordUR(rec)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{typ, body, airgap.BBQrText, []byte(rec.String())}, nil
+}
+
+// DescriptorMessage is a wallet: ur:crypto-output, or its descriptor text
+// as BBQr type U.
+func DescriptorMessage(d *wallet.Descriptor) (Message, error) {
+	typ, body, err := airgap.EncodeDescriptorUR(d)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{typ, body, airgap.BBQrText, []byte(d.String())}, nil
+}
+
+// Parts encodes m as QR part strings. A multi-part UR gets twice its
 // fragment count, so that a camera that misses frames recovers from the
 // fountain mixes without waiting for a whole loop.
-func (q *QROut) Parts(kind string, payload []byte) ([]string, error) {
+func (q *QROut) Parts(m Message) ([]string, error) {
 	switch q.Format {
 	case "", "ur":
-		typ := "crypto-psbt"
-		if kind != airgap.KindPSBT {
-			typ = "bytes"
-		}
-		enc, err := airgap.NewUREncoder(typ, airgap.CBORByteString(payload), q.Fragment, 0)
+		enc, err := airgap.NewUREncoder(m.URType, m.URBody, q.Fragment, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -73,22 +109,18 @@ func (q *QROut) Parts(kind string, payload []byte) ([]string, error) {
 		}
 		return enc.Parts(2 * enc.SeqLen()), nil
 	case "bbqr":
-		ft := byte('U')
-		if kind == airgap.KindPSBT {
-			ft = 'P'
-		}
 		lvl, err := q.level()
 		if err != nil {
 			return nil, err
 		}
-		return airgap.EncodeBBQr(payload, ft, airgap.BBQrOptions{Level: lvl})
+		return airgap.EncodeBBQr(m.Data, m.BBQrType, airgap.BBQrOptions{Level: lvl})
 	}
 	return nil, Usagef("--qr-format %q: want ur or bbqr", q.Format)
 }
 
-// Send shows payload as QR codes as the flags ask.
-func (q *QROut) Send(kind string, payload []byte, stdout, stderr io.Writer) error {
-	parts, err := q.Parts(kind, payload)
+// Send shows m as QR codes as the flags ask.
+func (q *QROut) Send(m Message, stdout, stderr io.Writer) error {
+	parts, err := q.Parts(m)
 	if err != nil {
 		return err
 	}
@@ -188,9 +220,18 @@ func ReadPayload(path string, stdin io.Reader, progress io.Writer) (kind string,
 		}
 		return finish(c, path)
 	}
-	kind, payload, err = airgap.DecodeBytes(b)
+	return decodeBlob(path, b)
+}
+
+// decodeBlob detects what b holds; plain text that is no known encoding
+// is returned as airgap.KindText (a descriptor, a key record).
+func decodeBlob(name string, b []byte) (string, []byte, error) {
+	kind, payload, err := airgap.DecodeBytes(b)
+	if errors.Is(err, airgap.ErrUnknownFormat) && utf8.Valid(b) && !bytes.ContainsRune(b, 0) {
+		return airgap.KindText, bytes.TrimSpace(b), nil
+	}
 	if err != nil {
-		return "", nil, fmt.Errorf("%s: %w", path, err)
+		return "", nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return kind, payload, nil
 }
@@ -210,11 +251,7 @@ func readStdin(stdin io.Reader, progress io.Writer) (string, []byte, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		kind, payload, err := airgap.DecodeBytes(b)
-		if err != nil {
-			return "", nil, fmt.Errorf("standard input: %w", err)
-		}
-		return kind, payload, nil
+		return decodeBlob("standard input", b)
 	}
 	c := airgap.NewCollector()
 	sc := bufio.NewScanner(br)
@@ -315,4 +352,38 @@ func ReadPSBT(path string, stdin io.Reader, progress io.Writer) ([]byte, error) 
 		return nil, fmt.Errorf("%s holds %s, not a PSBT", path, kind)
 	}
 	return payload, nil
+}
+
+// ReadKeyRecord reads a signer's key record from path in any form
+// ReadPayload knows: text, or ur:crypto-hdkey / hdkey / crypto-account.
+func ReadKeyRecord(path string, net *wallet.Network, stdin io.Reader, progress io.Writer) (*wallet.KeyRecord, error) {
+	kind, payload, err := ReadPayload(path, stdin, progress)
+	if err != nil {
+		return nil, err
+	}
+	if typ, ok := strings.CutPrefix(kind, "ur:"); ok && typ != airgap.URTypeBytes {
+		return airgap.DecodeKeyRecordUR(typ, payload, net)
+	}
+	text, ok := TextPayload(kind, payload)
+	if !ok {
+		return nil, fmt.Errorf("%s holds %s, not a key record", path, kind)
+	}
+	return wallet.ParseKeyRecord(strings.TrimSpace(string(text)), net)
+}
+
+// ReadDescriptor reads a wallet descriptor from path in any form
+// ReadPayload knows: text, or ur:crypto-output / output-descriptor.
+func ReadDescriptor(path string, net *wallet.Network, stdin io.Reader, progress io.Writer) (*wallet.Descriptor, error) {
+	kind, payload, err := ReadPayload(path, stdin, progress)
+	if err != nil {
+		return nil, err
+	}
+	if typ, ok := strings.CutPrefix(kind, "ur:"); ok && typ != airgap.URTypeBytes {
+		return airgap.DecodeDescriptorUR(typ, payload, net)
+	}
+	text, ok := TextPayload(kind, payload)
+	if !ok {
+		return nil, fmt.Errorf("%s holds %s, not a wallet descriptor", path, kind)
+	}
+	return wallet.ParseDescriptor(strings.TrimSpace(string(text)), net)
 }

@@ -54,11 +54,11 @@ func qrEncode(prog string, args []string, stdin io.Reader, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	kind, payload, err := airgap.DecodeBytes(raw)
-	if err != nil || kind != airgap.KindPSBT {
-		// Anything that is not a PSBT travels as text: a descriptor, a
-		// key record.
-		kind, payload = airgap.KindText, bytes.TrimSpace(raw)
+	// A PSBT travels as a PSBT; anything else as text (a descriptor, a
+	// key record).
+	msg := TextMessage(bytes.TrimSpace(raw))
+	if kind, payload, err := airgap.DecodeBytes(raw); err == nil && kind == airgap.KindPSBT {
+		msg = PSBTMessage(payload)
 	}
 	modes := 0
 	for _, m := range []string{*pngDir, *gif} {
@@ -82,7 +82,7 @@ func qrEncode(prog string, args []string, stdin io.Reader, stdout, stderr io.Wri
 	default:
 		q.Mode = "parts"
 	}
-	return q.Send(kind, payload, stdout, stderr)
+	return q.Send(msg, stdout, stderr)
 }
 
 func qrDecode(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -122,6 +122,21 @@ func qrDecode(prog string, args []string, stdin io.Reader, stdout, stderr io.Wri
 }
 
 func writePayload(kind string, payload []byte, out string, b64 bool, stdout, stderr io.Writer) error {
+	// Key records and wallets are written as their text.
+	switch strings.TrimPrefix(kind, "ur:") {
+	case airgap.URTypeCryptoHDKey, airgap.URTypeHDKey, airgap.URTypeCryptoAccount:
+		rec, err := airgap.DecodeKeyRecordUR(strings.TrimPrefix(kind, "ur:"), payload, nil)
+		if err != nil {
+			return WithHint(ExitRefused, err, "")
+		}
+		return WriteOutput(out, []byte(rec.String()+"\n"), stdout, false, false)
+	case airgap.URTypeCryptoOutput, airgap.URTypeOutputDescriptor:
+		d, err := airgap.DecodeDescriptorUR(strings.TrimPrefix(kind, "ur:"), payload, nil)
+		if err != nil {
+			return WithHint(ExitRefused, err, "")
+		}
+		return WriteOutput(out, []byte(d.String()+"\n"), stdout, false, false)
+	}
 	if text, ok := TextPayload(kind, payload); ok {
 		return WriteOutput(out, append(text, '\n'), stdout, false, false)
 	}
