@@ -238,6 +238,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	fp := master.Fingerprint()
 	pl := &plan{keys: keys}
 	seen := make(map[psbt.OutPoint]int)
+	amounts := make([]int64, len(p.Inputs))
 	var totalIn int64
 	var maxIndex uint32
 	for i := range p.Inputs {
@@ -255,6 +256,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 		if err != nil {
 			return nil, err
 		}
+		amounts[i] = utxo.Value
 		totalIn += utxo.Value
 		if totalIn > MaxMoney {
 			return nil, refuse("transaction", "inputs add up to more than 21 million BTC")
@@ -303,9 +305,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 		ours[pl.inputs[k].index] = &pl.inputs[k]
 	}
 	for i := range p.Inputs {
-		ri := ReviewInput{OutPoint: tx.Inputs[i].PrevOut.String()}
-		utxo, _ := spentOutput(p, i)
-		ri.Amount = utxo.Value
+		ri := ReviewInput{OutPoint: tx.Inputs[i].PrevOut.String(), Amount: amounts[i]}
 		if ip, ok := ours[i]; ok {
 			ri.Change, ri.Index, ri.Sign = ip.derived.Change, ip.derived.Index, true
 		} else {
@@ -374,16 +374,17 @@ func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, 
 			continue
 		}
 		path := wallet.Path(d.Path)
+		// The path is checked before anything is derived along it.
+		w, change, index, ok := locate(wallets, path)
+		if !ok {
+			return nil, nil, refuse(where, "our key at %s is not at a receive or change path of any registered wallet", path)
+		}
 		k, err := keys.derive(path)
 		if err != nil {
 			return nil, nil, refuseErr(where, "cannot derive the claimed path "+path.String(), err)
 		}
 		if !bytes.Equal(k.PublicKey(), d.PubKey) {
 			return nil, nil, refuse(where, "key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
-		}
-		w, change, index, ok := locate(wallets, path)
-		if !ok {
-			return nil, nil, refuse(where, "our key at %s is not at a receive or change path of any registered wallet", path)
 		}
 		derived, err := w.desc.Derive(change, index)
 		if err != nil {
@@ -471,13 +472,13 @@ func reviewOutput(p *psbt.Packet, j int, w *registered, keys *keyCache, fp walle
 			continue
 		}
 		path := wallet.Path(d.Path)
-		k, err := keys.derive(path)
-		if err != nil || !bytes.Equal(k.PublicKey(), d.PubKey) {
-			return nil, refuse(where, "change key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
-		}
 		rw, change, index, ok := locate([]*registered{w}, path)
 		if !ok {
 			return nil, refuse(where, "presented as change at %s, which is not a path of wallet %q", path, w.Name)
+		}
+		k, err := keys.derive(path)
+		if err != nil || !bytes.Equal(k.PublicKey(), d.PubKey) {
+			return nil, refuse(where, "change key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
 		}
 		if !change {
 			return nil, refuse(where, "presented as change but on the receive branch (%s)", path)
