@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"image/jpeg"
+	"image/png"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -181,5 +184,38 @@ func BenchmarkFramesFor100Inputs(b *testing.B) {
 			b.ReportMetric(float64(enc.SeqLen()), "ur-frames")
 			b.ReportMetric(float64(len(bb)), "bbqr-frames")
 		}
+	}
+}
+
+// A camera frame saved as JPEG (lossy) scans too.
+func TestScanJPEG(t *testing.T) {
+	enc, err := airgap.EncodePSBTUR(multisigPSBT(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := enc.Parts(1)[0]
+	paths, err := airgap.RenderPNGs([]string{part}, t.TempDir(), airgap.QROptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 75}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := airgap.ScanImage(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !strings.EqualFold(got[0], part) {
+		t.Fatalf("scanned %q, rendered %q", got, part)
 	}
 }
