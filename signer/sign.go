@@ -323,7 +323,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 		if totalOut > MaxMoney {
 			return nil, refuse("transaction", "outputs add up to more than 21 million BTC")
 		}
-		ro, err := reviewOutput(p, j, w, keys, fp, maxIndex, r)
+		ro, err := reviewOutput(p, j, w, fp, maxIndex, r)
 		if err != nil {
 			return nil, err
 		}
@@ -379,16 +379,20 @@ func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, 
 		if !ok {
 			return nil, nil, refuse(where, "our key at %s is not at a receive or change path of any registered wallet", path)
 		}
-		k, err := keys.derive(path)
-		if err != nil {
-			return nil, nil, refuseErr(where, "cannot derive the claimed path "+path.String(), err)
-		}
-		if !bytes.Equal(k.PublicKey(), d.PubKey) {
-			return nil, nil, refuse(where, "key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
-		}
 		derived, err := w.desc.Derive(change, index)
 		if err != nil {
 			return nil, nil, refuseErr(where, "derive the registered wallet", err)
+		}
+		// The wallet's key for this signer was checked to re-derive from
+		// the seed when the wallet was loaded, so its child here is the
+		// seed's own key at path.
+		own := ownDerivedKey(derived, w.origin, path)
+		if own == nil || !bytes.Equal(own, d.PubKey) {
+			return nil, nil, refuse(where, "key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
+		}
+		k, err := keys.derive(path)
+		if err != nil {
+			return nil, nil, refuseErr(where, "cannot derive the claimed path "+path.String(), err)
 		}
 		if !bytes.Equal(derived.ScriptPubKey, utxo.PkScript) {
 			return nil, nil, refuse(where, "spends a script that wallet %q does not derive at %s", w.Name, path)
@@ -402,9 +406,20 @@ func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, 
 		if err := checkDerivations(where, in.Bip32Derivation, derived); err != nil {
 			return nil, nil, err
 		}
-		return &inputPlan{index: i, path: path, key: k, pubKey: k.PublicKey(), derived: derived}, w, nil
+		return &inputPlan{index: i, path: path, key: k, pubKey: own, derived: derived}, w, nil
 	}
 	return nil, nil, nil
+}
+
+// ownDerivedKey returns the public key, among a derivation's keys, of the
+// signer's own key (origin) at path.
+func ownDerivedKey(d *wallet.Derived, origin wallet.KeyOrigin, path wallet.Path) []byte {
+	for _, k := range d.Keys {
+		if k.Origin.Fingerprint == origin.Fingerprint && k.Origin.Path.Equal(path) {
+			return k.PubKey
+		}
+	}
+	return nil
 }
 
 // locate finds the registered wallet whose own key origin is the prefix of
@@ -456,7 +471,7 @@ func checkDerivations(where string, ds []psbt.Bip32Derivation, derived *wallet.D
 
 // reviewOutput classifies output j: change only if it re-derives exactly
 // from the registered wallet on the change branch, external otherwise.
-func reviewOutput(p *psbt.Packet, j int, w *registered, keys *keyCache, fp wallet.Fingerprint, maxIndex uint32, r *Review) (*ReviewOutput, error) {
+func reviewOutput(p *psbt.Packet, j int, w *registered, fp wallet.Fingerprint, maxIndex uint32, r *Review) (*ReviewOutput, error) {
 	where := fmt.Sprintf("output %d", j)
 	out := p.UnsignedTx.Outputs[j]
 	net := w.desc.Network()
@@ -476,16 +491,15 @@ func reviewOutput(p *psbt.Packet, j int, w *registered, keys *keyCache, fp walle
 		if !ok {
 			return nil, refuse(where, "presented as change at %s, which is not a path of wallet %q", path, w.Name)
 		}
-		k, err := keys.derive(path)
-		if err != nil || !bytes.Equal(k.PublicKey(), d.PubKey) {
-			return nil, refuse(where, "change key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
-		}
 		if !change {
 			return nil, refuse(where, "presented as change but on the receive branch (%s)", path)
 		}
 		derived, err := rw.desc.Derive(true, index)
 		if err != nil {
 			return nil, refuseErr(where, "derive the registered wallet", err)
+		}
+		if own := ownDerivedKey(derived, rw.origin, path); own == nil || !bytes.Equal(own, d.PubKey) {
+			return nil, refuse(where, "change key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
 		}
 		if !bytes.Equal(derived.ScriptPubKey, out.PkScript) {
 			return nil, refuse(where, "presented as change at %s but is not the wallet's script there (another threshold, key set or script type)", path)

@@ -328,6 +328,14 @@ func TestRefusals(t *testing.T) {
 				}
 			}
 		}, signer.Options{}, "does not re-derive"},
+		{"change key claiming our fingerprint does not re-derive", func(f *fixture, p *psbt.Packet) {
+			ds := p.Outputs[1].Bip32Derivation
+			for k := range ds {
+				if wallet.Fingerprint(ds[k].Fingerprint) == f.recs[0].Origin.Fingerprint {
+					ds[k].PubKey = ds[(k+1)%3].PubKey
+				}
+			}
+		}, signer.Options{}, "output 1: change key"},
 		{"global xpub conflicts with the registered wallet", func(f *fixture, p *psbt.Packet) {
 			p.XPubs[0].ExtendedKey, p.XPubs[1].ExtendedKey = p.XPubs[1].ExtendedKey, p.XPubs[0].ExtendedKey
 		}, signer.Options{}, "global xpub"},

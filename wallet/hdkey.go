@@ -45,8 +45,9 @@ type ExtendedKey struct {
 	chainCode  [32]byte
 	private    bool
 	priv       [32]byte         // the private key scalar, when private
-	pub        [33]byte         // compressed public key, always set
-	point      *btcec.PublicKey // pub, parsed
+	pub        [33]byte         // compressed public key, once pubDone
+	point      *btcec.PublicKey // pub, parsed, once pubDone
+	pubDone    bool             // public keys always; private ones on first use
 	zeroed     bool
 }
 
@@ -106,15 +107,37 @@ func NewMaster(seed []byte, net *Network) (*ExtendedKey, error) {
 	return key, nil
 }
 
-// setPrivate stores the scalar k as the private key and computes the public
-// key.
+// setPrivate stores the scalar s as the private key. The public key is
+// computed when first needed: a signer deriving a key only to sign with it
+// never pays for the elliptic-curve multiplication.
 func (k *ExtendedKey) setPrivate(s *btcec.ModNScalar) {
 	k.priv = s.Bytes()
-	var p btcec.JacobianPoint
-	btcec.ScalarBaseMultNonConst(s, &p)
-	p.ToAffine()
-	k.point = btcec.NewPublicKey(&p.X, &p.Y)
-	copy(k.pub[:], k.point.SerializeCompressed())
+	k.pubDone = false
+	k.point = nil
+}
+
+// pubPoint returns the public key, computing it from the private key the
+// first time. Like every method that reads the public key, it is not safe
+// to call concurrently on the same private ExtendedKey.
+func (k *ExtendedKey) pubPoint() *btcec.PublicKey {
+	if !k.pubDone {
+		var s btcec.ModNScalar
+		s.SetBytes(&k.priv)
+		var p btcec.JacobianPoint
+		btcec.ScalarBaseMultNonConst(&s, &p)
+		s.Zero()
+		p.ToAffine()
+		k.point = btcec.NewPublicKey(&p.X, &p.Y)
+		copy(k.pub[:], k.point.SerializeCompressed())
+		k.pubDone = true
+	}
+	return k.point
+}
+
+// pubBytes returns the compressed public key.
+func (k *ExtendedKey) pubBytes() [33]byte {
+	k.pubPoint()
+	return k.pub
 }
 
 // ParseExtendedKey parses a base58check extended key: xpub, xprv, tpub,
@@ -213,6 +236,7 @@ func ParseExtendedKeyBytes(b []byte, net *Network) (*ExtendedKey, error) {
 	}
 	k.point = pk
 	copy(k.pub[:], keyData)
+	k.pubDone = true
 	return k, nil
 }
 
@@ -234,7 +258,8 @@ func (k *ExtendedKey) Serialize() [78]byte {
 	if k.private {
 		copy(b[46:78], k.priv[:])
 	} else {
-		copy(b[45:78], k.pub[:])
+		pub := k.pubBytes()
+		copy(b[45:78], pub[:])
 	}
 	return b
 }
@@ -256,6 +281,7 @@ func (k *ExtendedKey) IsPrivate() bool { return k.private }
 // Neuter returns the extended public key of k (a copy of k if it is public
 // already).
 func (k *ExtendedKey) Neuter() *ExtendedKey {
+	k.pubPoint()
 	n := *k
 	n.private = false
 	clear(n.priv[:])
@@ -302,12 +328,13 @@ func (k *ExtendedKey) Child(i uint32) (*ExtendedKey, error) {
 		c.setPrivate(&il)
 		return c, nil
 	}
-	pt, ok := addTweak(k.point, &il)
+	pt, ok := addTweak(k.pubPoint(), &il)
 	if !ok {
 		return nil, fmt.Errorf("child %d: %w", i&^Hardened, ErrInvalidChild)
 	}
 	c.point = pt
 	copy(c.pub[:], pt.SerializeCompressed())
+	c.pubDone = true
 	return c, nil
 }
 
@@ -322,7 +349,8 @@ func (k *ExtendedKey) ckd(i uint32, out *[64]byte) error {
 		}
 		copy(data[1:33], k.priv[:])
 	} else {
-		copy(data[:33], k.pub[:])
+		pub := k.pubBytes()
+		copy(data[:33], pub[:])
 	}
 	binary.BigEndian.PutUint32(data[33:], i)
 	mac := hmac.New(sha512.New, k.chainCode[:])
@@ -365,7 +393,7 @@ func (k *ExtendedKey) childPoint(i uint32, out *btcec.JacobianPoint) error {
 	}
 	var tG, pj btcec.JacobianPoint
 	btcec.ScalarBaseMultNonConst(&il, &tG)
-	k.point.AsJacobian(&pj)
+	k.pubPoint().AsJacobian(&pj)
 	btcec.AddNonConst(&tG, &pj, out)
 	if out.Z.IsZero() || (out.X.IsZero() && out.Y.IsZero()) {
 		return fmt.Errorf("child %d: %w", i, ErrInvalidChild)
@@ -424,7 +452,7 @@ func (k *ExtendedKey) Derive(p Path) (*ExtendedKey, error) {
 
 // PublicKey returns the 33-byte compressed public key.
 func (k *ExtendedKey) PublicKey() []byte {
-	b := k.pub
+	b := k.pubBytes()
 	return b[:]
 }
 
@@ -437,13 +465,16 @@ func (k *ExtendedKey) PrivateKey() (*btcec.PrivateKey, error) {
 	if !k.private {
 		return nil, ErrNotPrivate
 	}
-	priv, _ := btcec.PrivKeyFromBytes(k.priv[:])
-	return priv, nil
+	// Only the scalar: a signature does not need the public key.
+	var s btcec.ModNScalar
+	s.SetBytes(&k.priv)
+	return btcec.PrivKeyFromScalar(&s), nil
 }
 
 // Fingerprint returns the key's fingerprint: hash160(public key)[:4].
 func (k *ExtendedKey) Fingerprint() Fingerprint {
-	return Fingerprint(Hash160(k.pub[:])[:4])
+	pub := k.pubBytes()
+	return Fingerprint(Hash160(pub[:])[:4])
 }
 
 // ParentFingerprint returns the fingerprint of the parent key (zero for a
