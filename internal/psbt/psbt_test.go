@@ -200,3 +200,64 @@ func TestInputUTXOAndFee(t *testing.T) {
 		t.Fatalf("index: %v", err)
 	}
 }
+
+// A PSBT within MaxSize made of many tiny pairs is refused by count.
+func TestTooManyPairs(t *testing.T) {
+	tx := &Tx{Version: 2, Inputs: []*TxIn{{Sequence: 0xffffffff}}, Outputs: []*TxOut{{Value: 1, PkScript: []byte{0x51}}}}
+	p, err := New(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := p.Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(good); err != nil {
+		t.Fatal(err)
+	}
+	// Unknown pairs in input 0: key type 0x50 + n, empty value.
+	pairs := func(n int) []byte {
+		b := append([]byte(nil), good[:len(good)-2]...) // drop the input and output map separators
+		for i := 0; i < n; i++ {
+			b = append(b, 3, 0x50, byte(i>>8), byte(i), 0)
+		}
+		return append(b, 0, 0)
+	}
+	if _, err := Parse(pairs(MaxMapPairs)); err != nil {
+		t.Fatalf("%d pairs in a map: %v", MaxMapPairs, err)
+	}
+	if _, err := Parse(pairs(MaxMapPairs + 2)); !errors.Is(err, ErrTooManyPairs) {
+		t.Fatalf("%d pairs in a map: %v, want ErrTooManyPairs", MaxMapPairs+2, err)
+	}
+}
+
+func TestTooManyPairsInAll(t *testing.T) {
+	n := MaxPairs/MaxMapPairs + 2
+	tx := &Tx{Version: 2, Outputs: []*TxOut{{Value: 1, PkScript: []byte{0x51}}}}
+	for i := 0; i < n; i++ {
+		tx.Inputs = append(tx.Inputs, &TxIn{PrevOut: OutPoint{Index: uint32(i)}, Sequence: 0xffffffff})
+	}
+	p, err := New(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := p.Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// good ends with n empty input maps and one empty output map.
+	b := append([]byte(nil), good[:len(good)-n-1]...)
+	for i := 0; i < n; i++ {
+		for j := 0; j < MaxMapPairs; j++ {
+			b = append(b, 3, 0x50, byte(j>>8), byte(j), 0)
+		}
+		b = append(b, 0)
+	}
+	b = append(b, 0)
+	if len(b) > MaxSize {
+		t.Fatalf("test PSBT of %d bytes is over MaxSize", len(b))
+	}
+	if _, err := Parse(b); !errors.Is(err, ErrTooManyPairs) {
+		t.Fatalf("%d pairs in all: %v, want ErrTooManyPairs", n*MaxMapPairs, err)
+	}
+}

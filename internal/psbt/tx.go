@@ -133,8 +133,9 @@ const (
 
 // reader is a bounds-checked cursor over a byte slice.
 type reader struct {
-	b   []byte
-	off int
+	b     []byte
+	off   int
+	pairs int // PSBT key-value pairs read so far
 }
 
 func (r *reader) remaining() int { return len(r.b) - r.off }
