@@ -120,7 +120,7 @@ func (r *Review) Format(w io.Writer) {
 	fmt.Fprintf(&b, "Sending out: %s\n", wallet.FormatAmount(r.External))
 	fmt.Fprintf(&b, "Fee:         %s (%.1f sat/vB over at most %d vB", wallet.FormatAmount(r.Fee), r.FeeRate(), r.VSize)
 	if r.External > 0 {
-		fmt.Fprintf(&b, ", %.2f%% of the amount sent", 100*float64(r.Fee)/float64(r.External))
+		fmt.Fprintf(&b, ", %.2g%% of the amount sent", 100*float64(r.Fee)/float64(r.External))
 	}
 	b.WriteString(")\n")
 	if r.Policy != nil {
