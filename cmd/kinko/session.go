@@ -7,6 +7,7 @@ import (
 
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/internal/cli"
+	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/wallet"
 )
 
@@ -112,6 +113,29 @@ func (e *env) session(args []string) error {
 func (e *env) showSession(s *coordinator.Session) error {
 	fmt.Fprintf(e.stdout, "session %s (%s) of wallet %q\ntxid %s, fee %s, %d partial PSBTs imported\n",
 		s.ID, s.State, s.Wallet, s.TxID, wallet.FormatAmount(s.Fee), s.Parts)
+	p, err := psbt.Parse(s.PSBT)
+	if err != nil {
+		return err
+	}
+	c, err := e.store()
+	if err != nil {
+		return err
+	}
+	w, err := c.Wallet(context.Background(), s.Wallet)
+	if err != nil {
+		return err
+	}
+	for j, out := range p.UnsignedTx.Outputs {
+		addr, err := wallet.AddressFromScript(out.PkScript, w.Descriptor.Network())
+		if err != nil {
+			addr = fmt.Sprintf("script %x", out.PkScript)
+		}
+		what := "pays"
+		if len(p.Outputs[j].Bip32Derivation) > 0 {
+			what = "change"
+		}
+		fmt.Fprintf(e.stdout, "output %d: %s %s to %s\n", j, what, wallet.FormatAmount(out.Value), addr)
+	}
 	st, err := s.Status()
 	if err != nil {
 		return err
