@@ -210,3 +210,18 @@ func (c *Coordinator) Balance(ctx context.Context, name string) (*Balance, error
 	}
 	return &b, rows.Err()
 }
+
+// Rescan makes the next Sync scan the wallet again from its birthday, with
+// every script watched so far: coins paid to an address beyond the gap
+// limit before the gap reached it are found that way. What is already
+// known is kept; a rescan only adds.
+func (c *Coordinator) Rescan(ctx context.Context, name string) error {
+	res, err := c.db.ExecContext(ctx, `UPDATE wallets SET scanned = birthday - 1 WHERE name = ?`, name)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%q: %w", name, ErrNoWallet)
+	}
+	return nil
+}

@@ -26,7 +26,7 @@ Usage:
   kinko wallet descriptor NAME       print the wallet's descriptor, to register on each signer
   kinko wallet address NAME          hand out the next unused receive address
   kinko wallet list
-  kinko sync                         find the wallets' coins on the node
+  kinko sync [--rescan NAME]         find the wallets' coins on the node
   kinko balance NAME
   kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] -o FILE.psbt
   kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID

@@ -182,12 +182,19 @@ func (e *env) walletList(args []string) error {
 
 func (e *env) sync(args []string) error {
 	fs := e.flags("sync")
+	var rescan cli.Strings
+	fs.Var(&rescan, "rescan", "scan wallet NAME again from its birthday (repeat for several)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	c, err := e.store()
 	if err != nil {
 		return err
+	}
+	for _, name := range rescan {
+		if err := c.Rescan(context.Background(), name); err != nil {
+			return err
+		}
 	}
 	node, err := e.node()
 	if err != nil {
