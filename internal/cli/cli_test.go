@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestReport(t *testing.T) {
+	cases := []struct {
+		err  error
+		code int
+		out  string
+	}{
+		{nil, ExitOK, ""},
+		{errors.New("boom"), ExitError, "kinko: error: boom\n"},
+		{Usagef("bad flag %q", "-x"), ExitUsage, "kinko: error: bad flag \"-x\"\n"},
+		{fmt.Errorf("wrapped: %w", WithHint(ExitRefused, errors.New("no"), "nothing was signed")), ExitRefused,
+			"kinko: error: wrapped: no\nkinko: hint: nothing was signed\n"},
+		{WithHint(ExitDeclined, ErrDeclined, ""), ExitDeclined, "kinko: error: declined\n"},
+		{WithHint(ExitNode, errors.New("down"), "start it"), ExitNode, "kinko: error: down\nkinko: hint: start it\n"},
+	}
+	for _, c := range cases {
+		var buf bytes.Buffer
+		if code := Report(&buf, "kinko", c.err); code != c.code || buf.String() != c.out {
+			t.Errorf("Report(%v) = %d %q, want %d %q", c.err, code, buf.String(), c.code, c.out)
+		}
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	n := fs.Int("n", 0, "")
+	var keys Strings
+	fs.Var(&keys, "key", "")
+	pos, err := Parse(fs, []string{"NAME", "--n", "3", "--key", "a", "B", "--key=b", "--", "--not-a-flag"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *n != 3 || strings.Join(keys, ",") != "a,b" || strings.Join(pos, " ") != "NAME B --not-a-flag" {
+		t.Errorf("n=%d keys=%v pos=%v", *n, keys, pos)
+	}
+	var e *Error
+	if _, err := Parse(fs, []string{"--nope"}); !errors.As(err, &e) || e.Code != ExitUsage {
+		t.Errorf("unknown flag: %v", err)
+	}
+}
+
+func TestReadSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "pw")
+	os.WriteFile(p, []byte("s3cret\nsecond line\n"), 0o600)
+	var warn bytes.Buffer
+	got, err := ReadSecretFile(p, &warn)
+	if err != nil || got != "s3cret" || warn.Len() != 0 {
+		t.Errorf("got %q %v, warning %q", got, err, warn.String())
+	}
+	os.Chmod(p, 0o644)
+	if _, err := ReadSecretFile(p, &warn); err != nil || !strings.Contains(warn.String(), "readable by other users") {
+		t.Errorf("world-readable file: %v, warning %q", err, warn.String())
+	}
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	if _, err := ReadSecretFile(empty, &warn); err == nil {
+		t.Error("an empty secret was accepted")
+	}
+}
+
+func TestReadInputCap(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big")
+	os.WriteFile(p, make([]byte, 101), 0o600)
+	if _, err := ReadInput(p, nil, 100); err == nil {
+		t.Error("a file over the cap was read")
+	}
+	if _, err := ReadInput("-", bytes.NewReader(make([]byte, 101)), 100); err == nil {
+		t.Error("stdin over the cap was read")
+	}
+	if b, err := ReadInput("-", strings.NewReader("ok"), 100); err != nil || string(b) != "ok" {
+		t.Errorf("stdin: %q %v", b, err)
+	}
+}
+
+func TestWriteOutputNeverOverwrites(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "out")
+	if err := WriteOutput(p, []byte("one"), nil, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteOutput(p, []byte("two"), nil, true, false); err == nil {
+		t.Error("an existing file was overwritten")
+	}
+	if b, _ := os.ReadFile(p); string(b) != "one" {
+		t.Errorf("file holds %q", b)
+	}
+}
