@@ -1,0 +1,31 @@
+// Package wallet is what a signer and a coordinator must agree on byte for
+// byte: which keys make up a multisig wallet, and which scripts and
+// addresses it has.
+//
+// # Keys
+//
+// [ExtendedKey] is BIP-32 on secp256k1 with a strict parser: every invalid
+// key of BIP-32's test vector 5 is refused with its own error, version
+// bytes are checked against the [Network] in use, and SLIP-132 forms are
+// accepted and converted, never written. [KeyRecord] is a cosigner's
+// account key with its BIP-380 origin, "[fingerprint/48h/1h/0h/2h]tpub…",
+// at the BIP-48 path [AccountPath] gives.
+//
+// # Wallets
+//
+// [Descriptor] is a BIP-380/381/382/383/389 output descriptor for
+// wsh(sortedmulti), sh(wsh(sortedmulti)), sh(sortedmulti) and the multi
+// forms, with the BIP-380 checksum and the <0;1> multipath step for the
+// receive and change branches. [Descriptor.Derive] gives, for one index,
+// the scripts, the address, and each cosigner's key with its full origin,
+// as a PSBT needs them.
+//
+// # Networks, addresses, amounts
+//
+// A [Network] travels with every key and descriptor; regtest and signet
+// share testnet's key versions, so their name is given where keys cannot
+// tell. [ScriptFromAddress] and [AddressFromScript] convert strictly;
+// [ParseAmount] reads BTC or satoshis without floating point.
+//
+// The package links no networking code: the air-gapped signer imports it.
+package wallet
