@@ -164,18 +164,26 @@ func (c *Coordinator) rollback(ctx context.Context, node *chain.Client, rep *Syn
 	rep.Reorged = int(top.Int64 - fork)
 	rep.ForkedAt = fork
 	return c.tx(ctx, func(t *sql.Tx) error {
-		stmts := []string{
-			`DELETE FROM utxos WHERE height > ?`,
-			`UPDATE utxos SET spent_txid = NULL, spent_height = NULL WHERE spent_height > ?`,
-			`DELETE FROM blocks WHERE height > ?`,
-			`UPDATE wallets SET scanned = ? WHERE scanned > ?`,
+		stmts := []struct {
+			q    string
+			args []any
+		}{
+			// A coin reserved by a session still open or finalized
+			// keeps its row, and so its reservation, as unconfirmed:
+			// the scan or the mempool below finds it again (and sets
+			// its height), or, if its transaction is gone for good,
+			// it stays unconfirmed and reserved, never spendable,
+			// until the session is cancelled. Deleted, it would come
+			// back unreserved, free for a second session.
+			{`UPDATE utxos SET height = 0 WHERE height > ? AND session IN (SELECT id FROM sessions WHERE state IN (?, ?))`,
+				[]any{fork, StateOpen, StateFinalized}},
+			{`DELETE FROM utxos WHERE height > ?`, []any{fork}},
+			{`UPDATE utxos SET spent_txid = NULL, spent_height = NULL WHERE spent_height > ?`, []any{fork}},
+			{`DELETE FROM blocks WHERE height > ?`, []any{fork}},
+			{`UPDATE wallets SET scanned = ? WHERE scanned > ?`, []any{fork, fork}},
 		}
 		for _, s := range stmts {
-			args := []any{fork}
-			if s == stmts[3] {
-				args = []any{fork, fork}
-			}
-			if _, err := t.Exec(s, args...); err != nil {
+			if _, err := t.Exec(s.q, s.args...); err != nil {
 				return err
 			}
 		}
