@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
@@ -112,6 +114,12 @@ type fixture struct {
 func newWallet(t *testing.T, st wallet.ScriptType, m, n int, coins ...int64) *fixture {
 	t.Helper()
 	nd, rpc := node(t)
+	return newWalletOn(t, nd, rpc, st, m, n, coins...)
+}
+
+// newWalletOn is newWallet on the given node.
+func newWalletOn(t *testing.T, nd *regtest.Node, rpc *chain.Client, st wallet.ScriptType, m, n int, coins ...int64) *fixture {
+	t.Helper()
 	net := wallet.Regtest
 	f := &fixture{t: t, node: nd, rpc: rpc, dir: t.TempDir(), name: "vault"}
 	f.parties = newParties(t, n, net, st)
@@ -420,7 +428,9 @@ func TestReorgTakesCoinsAway(t *testing.T) {
 	}
 	// btcd has no invalidateblock, so the store is made to remember a
 	// different block at the tip than the node has: to the next sync
-	// that is exactly a reorg of one block.
+	// that is exactly a reorg of one block, after which the coin is
+	// found again in the same block. TestRealReorg makes a real reorg,
+	// with two nodes.
 	if err := coordinator.ForgetBlockHashForTest(f.coord, ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -435,6 +445,198 @@ func TestReorgTakesCoinsAway(t *testing.T) {
 	if b := f.balance(); b.Confirmed != 25_000_000 || b.Coins != 1 {
 		t.Fatalf("balance after the reorg: %+v", b)
 	}
+}
+
+// TestRealReorg makes a real reorg with two btcd nodes: a and b share a
+// chain, are disconnected, a confirms a payment to the wallet in one block
+// while b mines two empty ones, and on reconnecting a gives way to b's
+// longer branch. The coordinator follows a.
+func TestRealReorg(t *testing.T) {
+	a, b := nodePair(t)
+	ctx := context.Background()
+	host, user, pass := a.RPC()
+	rpc, err := chain.Dial(chain.Config{Host: host, User: user, Pass: pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rpc.Close)
+	f := newWalletOn(t, a, rpc, wallet.P2WSH, 2, 3) // mines one block on a
+	tip, err := a.BestHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitTip(ctx, tip); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Disconnect(a.P2PAddr()); err != nil {
+		t.Fatal(err)
+	}
+	waitNoPeers(t, a)
+
+	// On a alone: the wallet is paid and the payment confirmed.
+	const amount = 25_000_000
+	addr, _, err := f.coord.NextAddress(ctx, f.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spk, err := wallet.ScriptFromAddress(addr, wallet.Regtest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txid, err := a.Fund(spk, amount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mine()
+	fundHeight, err := rpc.Height()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := f.balance(); b.Confirmed != amount || b.Unconfirmed != 0 || b.Coins != 1 {
+		t.Fatalf("balance after funding: %+v", b)
+	}
+	if h := coinHeight(t, f, txid, 0); h != fundHeight {
+		t.Fatalf("coin at height %d, want %d", h, fundHeight)
+	}
+	// A session spending the coin, fully signed before the reorg.
+	s, _ := f.spend(10_000_000)
+	f.importOK(s.ID, f.sign(s, 0))
+	f.importOK(s.ID, f.sign(s, 2))
+	if b := f.balance(); b.Reserved != amount {
+		t.Fatalf("balance with the session open: %+v", b)
+	}
+
+	// On b alone: two empty blocks, a longer branch. Reconnected, a
+	// reorganises onto it.
+	hb, err := b.Mine(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Connect(a.P2PAddr()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitTip(ctx, hb[1]); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.coord.Sync(ctx, rpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reorged != 1 || rep.ForkedAt != fundHeight-1 || rep.Tip != fundHeight+1 || rep.TipHash != hb[1] {
+		t.Fatalf("sync after the reorg: %+v; want 1 block rolled back from %d, tip %d %s", rep, fundHeight-1, fundHeight+1, hb[1])
+	}
+	// btcd puts the transactions of the blocks it disconnects back into
+	// its mempool (netsync, on NTBlockDisconnected: MaybeAcceptTransaction
+	// for each but the coinbase), so the payment, still valid on b's
+	// branch (it spends an old coinbase), is unconfirmed again, not gone.
+	// The session keeps its coin.
+	if rep.Mempool != 1 {
+		t.Errorf("sync after the reorg saw %d wallet coins in the mempool, want 1", rep.Mempool)
+	}
+	if b := f.balance(); b.Confirmed != 0 || b.Unconfirmed != amount || b.Coins != 1 || b.Reserved != amount {
+		t.Fatalf("balance after the reorg: %+v; want %d unconfirmed, reserved", b, amount)
+	}
+	if h := coinHeight(t, f, txid, 0); h != 0 {
+		t.Fatalf("coin at height %d after the reorg, want 0 (mempool)", h)
+	}
+
+	// The next block on a confirms the payment again, higher up.
+	hashes := f.mine()
+	if !blockHas(t, rpc, hashes[0], txid) {
+		t.Fatalf("payment %s not mined again in %s", txid, hashes[0])
+	}
+	if b := f.balance(); b.Confirmed != amount || b.Unconfirmed != 0 || b.Coins != 1 || b.Reserved != amount {
+		t.Fatalf("balance after the payment is mined again: %+v", b)
+	}
+	if h := coinHeight(t, f, txid, 0); h != fundHeight+2 {
+		t.Fatalf("coin at height %d, want %d", h, fundHeight+2)
+	}
+	// The coin is still the session's: no other spend may take it.
+	if _, err := f.coord.Spend(ctx, f.name, coordinator.SpendRequest{
+		Payments: []coordinator.Payment{{Address: outside(t), Amount: 1_000_000}}, FeeRate: 2,
+	}); !errors.Is(err, coordinator.ErrInsufficient) {
+		t.Fatalf("a second spend of the session's coin: %v, want ErrInsufficient", err)
+	}
+	// The session signed before the reorg completes.
+	f.finishAndConfirm(s, amount, 10_000_000)
+}
+
+// nodePair starts two nodes, b synced from a and connected to it.
+func nodePair(t *testing.T) (a, b *regtest.Node) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts two btcd regtest nodes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // may build btcd
+	defer cancel()
+	a, err := regtest.Start(ctx, regtest.Options{})
+	if err != nil {
+		t.Fatalf("start node a: %v", err)
+	}
+	t.Cleanup(func() { a.Stop() })
+	b, err = regtest.Start(ctx, regtest.Options{Peer: a.P2PAddr()})
+	if err != nil {
+		t.Fatalf("start node b: %v", err)
+	}
+	t.Cleanup(func() { b.Stop() })
+	return a, b
+}
+
+// waitNoPeers waits (at most 30 s) until n has no peer left.
+func waitNoPeers(t *testing.T, n *regtest.Node) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ps, err := n.Client().GetPeerInfo()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d peers still connected after 30 s", len(ps))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// coinHeight reads the height the store records for a coin (0: in the
+// mempool) straight from its SQLite file; -1 if it has no such coin.
+func coinHeight(t *testing.T, f *fixture, txid string, vout int) int64 {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(f.dir, coordinator.DBName)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var h int64
+	err = db.QueryRow(`SELECT height FROM utxos WHERE txid = ? AND vout = ?`, txid, vout).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return -1
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func blockHas(t *testing.T, rpc *chain.Client, hash, txid string) bool {
+	t.Helper()
+	blk, err := rpc.Block(hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range blk.Txs {
+		id, err := chain.TxID(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == txid {
+			return true
+		}
+	}
+	return false
 }
 
 func mustParse(t *testing.T, b []byte) *psbt.Packet {

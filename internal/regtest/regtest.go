@@ -40,6 +40,11 @@ type Options struct {
 	Dir string
 	// Log receives the node's stdout and stderr; may be nil.
 	Log io.Writer
+	// Peer, if not "", is the P2P address (see [Node.P2PAddr]) of a node
+	// to sync from. The new node then mines no blocks of its own at
+	// start: it connects to Peer as by [Node.Connect] and Start returns
+	// once it has the blocks Peer had when they connected.
+	Peer string
 }
 
 // Node is a running btcd regtest node.
@@ -48,6 +53,7 @@ type Node struct {
 	dir     string
 	tempDir bool
 	host    string
+	p2p     string // P2P listen address, 127.0.0.1:port
 	user    string
 	pass    string
 	client  *rpcclient.Client
@@ -74,7 +80,8 @@ const (
 
 // Start launches btcd on regtest and waits (at most 30 s, or less if ctx says
 // so) for its RPC server, then mines up to height 101 so that the first
-// coinbases are mature. On any failure the process is stopped.
+// coinbases are mature, or, with Options.Peer, syncs from the peer instead
+// (at most 30 s more). On any failure the process is stopped.
 //
 // Flags beyond the obvious ones: --rejectnonstd (regtest relays
 // non-standard transactions by default), and --norelaypriority with
@@ -105,7 +112,11 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	for attempt := 0; attempt < startAttempts; attempt++ {
 		n, retry, err := launch(ctx, bin, dir, tempDir, opts.Log)
 		if err == nil {
-			if err := n.init(ctx); err != nil {
+			prepare := n.init
+			if opts.Peer != "" {
+				prepare = func(ctx context.Context) error { return n.syncFrom(ctx, opts.Peer) }
+			}
+			if err := prepare(ctx); err != nil {
 				n.Stop()
 				return nil, err
 			}
@@ -138,6 +149,7 @@ func launch(ctx context.Context, bin, dir string, tempDir bool, log io.Writer) (
 		dir:     dir,
 		tempDir: tempDir,
 		host:    net.JoinHostPort("127.0.0.1", strconv.Itoa(rpcPort)),
+		p2p:     net.JoinHostPort("127.0.0.1", strconv.Itoa(p2pPort)),
 		user:    "kinko-" + randHex(4),
 		pass:    randHex(16),
 		out:     &tailBuffer{max: 16 << 10},
@@ -157,7 +169,7 @@ func launch(ctx context.Context, bin, dir string, tempDir bool, log io.Writer) (
 		"--datadir=" + filepath.Join(dir, "data"),
 		"--logdir=" + filepath.Join(dir, "logs"),
 		"--rpclisten=" + n.host,
-		"--listen=" + net.JoinHostPort("127.0.0.1", strconv.Itoa(p2pPort)),
+		"--listen=" + n.p2p,
 		"--notls",
 		"--nodnsseed",
 		"--miningaddr=" + faucetAddress(),

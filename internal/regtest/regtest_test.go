@@ -265,3 +265,93 @@ func TestFaucetKeyIsFixed(t *testing.T) {
 		t.Fatalf("faucet script %x is not P2WPKH", FaucetPkScript())
 	}
 }
+
+// TestPeersReorg makes a real reorg with two nodes: their branches grow
+// apart while disconnected, and on reconnecting the shorter one gives way.
+func TestPeersReorg(t *testing.T) {
+	skipShort(t)
+	a := startNode(t, Options{})
+	b := startNode(t, Options{Peer: a.P2PAddr()})
+	tipA, err := a.BestHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tipB, err := b.BestHash(); err != nil || tipB != tipA {
+		t.Fatalf("b's tip after Start = %s, %v; want a's %s", tipB, err, tipA)
+	}
+	if err := b.Connect(a.P2PAddr()); err != nil {
+		t.Fatalf("Connect to a peer already connected: %v", err)
+	}
+	if ps, err := b.Client().GetPeerInfo(); err != nil || len(ps) != 1 {
+		t.Fatalf("b has %d peers (%v), want the one connection to a", len(ps), err)
+	}
+	if err := b.Disconnect(a.P2PAddr()); err != nil {
+		t.Fatal(err)
+	}
+	waitNoPeers(t, a)
+
+	// a: a funding transaction mined in one block; b: two empty blocks.
+	txid, err := a.Fund(p2wsh(t), 300_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ha, err := a.Mine(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !blockTxids(t, a, ha[0])[txid] {
+		t.Fatal("funding tx not mined on a")
+	}
+	hb, err := b.Mine(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mempool(t, b)[txid] || blockTxids(t, b, hb[0])[txid] {
+		t.Fatal("the funding tx reached b while disconnected")
+	}
+
+	if err := b.Connect(a.P2PAddr()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := a.WaitTip(ctx, hb[1]); err != nil {
+		t.Fatal(err)
+	}
+	// btcd puts the transactions of the blocks it disconnects back into
+	// its mempool (netsync: NTBlockDisconnected).
+	if !mempool(t, a)[txid] {
+		t.Fatalf("funding tx %s not back in a's mempool after the reorg", txid)
+	}
+	// a's faucet notices the reorg and still pays.
+	if _, err := a.Fund(p2wsh(t), 400_000); err != nil {
+		t.Fatalf("Fund after the reorg: %v", err)
+	}
+	hc, err := a.Mine(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !blockTxids(t, a, hc[0])[txid] {
+		t.Fatal("funding tx not mined again after the reorg")
+	}
+	if err := b.WaitTip(ctx, hc[0]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitNoPeers(t *testing.T, n *Node) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ps, err := n.Client().GetPeerInfo()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d peers after 30 s", len(ps))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
