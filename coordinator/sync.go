@@ -35,22 +35,54 @@ type watched struct {
 // RPCs that Bitcoin Core and btcd both answer.
 func (c *Coordinator) Sync(ctx context.Context, node *chain.Client) (*SyncReport, error) {
 	rep := &SyncReport{ForkedAt: -1}
-	tip, err := node.Height()
+	var wallets []*Wallet
+	// A reorg while blocks are being scanned is noticed by the next
+	// block's link to the stored one; the sync then starts over from the
+	// rollback.
+	for attempt := 0; ; attempt++ {
+		tip, err := node.Height()
+		if err != nil {
+			return nil, err
+		}
+		rep.Tip = tip
+		if err := c.rollback(ctx, node, rep); err != nil {
+			return nil, err
+		}
+		if wallets, err = c.loadAll(ctx); err != nil {
+			return nil, err
+		}
+		rep.Wallets = len(wallets)
+		if len(wallets) == 0 {
+			return rep, nil
+		}
+		relinked, err := c.scanBlocks(ctx, node, wallets, tip, rep)
+		if err != nil {
+			return rep, err
+		}
+		if !relinked {
+			break
+		}
+		if attempt == maxSyncAttempts {
+			return rep, fmt.Errorf("the node's chain kept changing during %d syncs", maxSyncAttempts+1)
+		}
+	}
+	n, err := c.syncMempool(ctx, node, wallets)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
-	rep.Tip = tip
-	if err := c.rollback(ctx, node, rep); err != nil {
-		return nil, err
-	}
-	wallets, err := c.loadAll(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rep.Wallets = len(wallets)
-	if len(wallets) == 0 {
-		return rep, nil
-	}
+	rep.Mempool = n
+	return rep, nil
+}
+
+// maxSyncAttempts bounds how often a sync starts over because the node's
+// chain changed under it.
+const maxSyncAttempts = 4
+
+// scanBlocks scans the blocks up to tip that some wallet has not seen. Each
+// block must build on the one stored below it: if it does not, the node's
+// chain changed since the rollback, and scanBlocks stops and reports it, so
+// the store never holds blocks of two branches.
+func (c *Coordinator) scanBlocks(ctx context.Context, node *chain.Client, wallets []*Wallet, tip int64, rep *SyncReport) (relinked bool, err error) {
 	from := tip + 1
 	for _, w := range wallets {
 		if w.Scanned+1 < from {
@@ -59,20 +91,28 @@ func (c *Coordinator) Sync(ctx context.Context, node *chain.Client) (*SyncReport
 	}
 	for h := from; h <= tip; h++ {
 		if err := ctx.Err(); err != nil {
-			return rep, err
+			return false, err
 		}
 		hash, err := node.BlockHash(h)
 		if err != nil {
-			return rep, err
+			return false, err
 		}
 		blk, err := node.Block(hash)
 		if err != nil {
-			return rep, err
+			return false, err
+		}
+		var below string
+		err = c.db.QueryRowContext(ctx, `SELECT hash FROM blocks WHERE height = ?`, h-1).Scan(&below)
+		if err == nil && below != blk.PrevHash {
+			return true, nil
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return false, err
 		}
 		txs := make([]*psbt.Tx, len(blk.Txs))
 		for k, raw := range blk.Txs {
 			if txs[k], err = psbt.ParseTx(raw); err != nil {
-				return rep, fmt.Errorf("block %s tx %d: %w", hash, k, err)
+				return false, fmt.Errorf("block %s tx %d: %w", hash, k, err)
 			}
 		}
 		err = c.tx(ctx, func(t *sql.Tx) error {
@@ -93,7 +133,7 @@ func (c *Coordinator) Sync(ctx context.Context, node *chain.Client) (*SyncReport
 			return err
 		})
 		if err != nil {
-			return rep, fmt.Errorf("scan block %d: %w", h, err)
+			return false, fmt.Errorf("scan block %d: %w", h, err)
 		}
 		for _, w := range wallets {
 			if w.Scanned < h {
@@ -103,12 +143,7 @@ func (c *Coordinator) Sync(ctx context.Context, node *chain.Client) (*SyncReport
 		rep.Scanned++
 		rep.TipHash = hash
 	}
-	n, err := c.syncMempool(ctx, node, wallets)
-	if err != nil {
-		return rep, err
-	}
-	rep.Mempool = n
-	return rep, nil
+	return false, nil
 }
 
 func (c *Coordinator) loadAll(ctx context.Context) ([]*Wallet, error) {

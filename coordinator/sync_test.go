@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/wallet"
 )
 
@@ -68,5 +69,39 @@ func TestGapLimit(t *testing.T) {
 	}
 	if err := f.coord.Rescan(ctx, "nope"); err == nil {
 		t.Error("rescan of an unknown wallet succeeded")
+	}
+}
+
+// A block that does not build on the stored one is not scanned: the chain
+// changed under the sync, which starts over from the rollback.
+func TestScanStopsAtABrokenLink(t *testing.T) {
+	f := newWallet(t, wallet.P2WSH, 2, 3, 5_000_000)
+	ctx := context.Background()
+	if err := coordinator.ForgetBlockHashForTest(f.coord, ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.fundIndex(false, 1, 7_000_000)
+	if _, err := f.node.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	relinked, err := coordinator.ScanBlocksForTest(f.coord, ctx, f.rpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !relinked {
+		t.Fatal("a block that does not build on the stored tip was scanned")
+	}
+	if b := f.balance(); b.Coins != 1 {
+		t.Fatalf("balance after the refused scan: %+v", b)
+	}
+	rep, err := f.coord.Sync(ctx, f.rpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reorged != 1 {
+		t.Errorf("sync rolled back %d blocks, want 1", rep.Reorged)
+	}
+	if b := f.balance(); b.Confirmed != 12_000_000 || b.Coins != 2 {
+		t.Fatalf("balance after the sync: %+v", b)
 	}
 }
