@@ -21,10 +21,12 @@ Usage:
   kinko-signer init --keystore FILE [--words 12|24] [--language english|japanese] [--words-file OUT]
   kinko-signer restore --keystore FILE [--mnemonic-file F] [--bip39-passphrase-file F]
   kinko-signer xpub --keystore FILE --network N [--script wsh|sh-wsh|sh] [--account I]
-  kinko-signer register --keystore FILE [--name NAME] [--network N] [--yes] WALLET
+  kinko-signer register --keystore FILE [--name NAME] [--network N] [--yes]
+               [--max-per-tx AMOUNT] [--daily-limit AMOUNT] [--allow ADDR...] WALLET
   kinko-signer wallets --keystore FILE
   kinko-signer address --keystore FILE WALLET --index N [--change]
-  kinko-signer sign --keystore FILE [--yes] [-o OUT.psbt] [--qr MODE] IN
+  kinko-signer sign --keystore FILE [--yes] [-o OUT.psbt] [--qr MODE]
+               [--max-fee AMOUNT] [--max-feerate SAT/VB] [--allow-sighash] IN
   kinko-signer qr encode|decode ...   as 'kinko qr'
 
 IN (and WALLET) may be a file in binary, base64 or hex, UR or BBQr part
@@ -36,6 +38,7 @@ Passwords are read from the terminal, or from --password-file FILE; never
 from the command line or the environment. WALLET is a descriptor, or a
 file or QR holding one. "-" is stdin.
 
+"kinko-signer COMMAND -h" lists a command's flags.
 Exit status: 0 done, 1 error, 2 usage, 3 refused, 4 declined.
 `
 

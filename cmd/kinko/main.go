@@ -45,6 +45,7 @@ Common flags:
   --rpc-password-file FILE  a file holding the RPC password ($KINKO_RPC_PASSWORD_FILE)
 
 AMOUNT is in BTC ("0.5") or satoshis with a "sat" suffix ("50000sat").
+"kinko COMMAND -h" lists a command's flags.
 Exit status: 0 done, 1 error, 2 usage, 3 refused, 4 declined, 5 node error.
 `
 

@@ -54,7 +54,7 @@ func WithHint(code int, err error, hint string) error {
 // Report prints err as "prog: error: …" with a hint line when there is
 // one, and returns the exit code.
 func Report(w io.Writer, prog string, err error) int {
-	if err == nil {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}
 	code := ExitError
@@ -78,6 +78,9 @@ func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(os.Stdout, "Flags of %s:\n", fs.Name())
+				fs.SetOutput(os.Stdout)
+				fs.PrintDefaults()
 				return nil, err
 			}
 			return nil, Usagef("%s: %v", fs.Name(), err)
