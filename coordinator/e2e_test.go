@@ -471,7 +471,9 @@ func TestRealReorg(t *testing.T) {
 	if err := b.Disconnect(a.P2PAddr()); err != nil {
 		t.Fatal(err)
 	}
-	waitNoPeers(t, a)
+	if err := a.WaitNoPeers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 
 	// On a alone: the wallet is paid and the payment confirmed.
 	const amount = 25_000_000
@@ -580,25 +582,6 @@ func nodePair(t *testing.T) (a, b *regtest.Node) {
 	}
 	t.Cleanup(func() { b.Stop() })
 	return a, b
-}
-
-// waitNoPeers waits (at most 30 s) until n has no peer left.
-func waitNoPeers(t *testing.T, n *regtest.Node) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ps, err := n.Client().GetPeerInfo()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ps) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d peers still connected after 30 s", len(ps))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // coinHeight reads the height the store records for a coin (0: in the

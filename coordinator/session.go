@@ -117,20 +117,6 @@ func (s *Session) Status() ([]InputStatus, error) {
 	return st, nil
 }
 
-// Complete reports whether every input has enough signatures.
-func (s *Session) Complete() bool {
-	st, err := s.Status()
-	if err != nil {
-		return false
-	}
-	for _, in := range st {
-		if in.Have < in.Need {
-			return false
-		}
-	}
-	return true
-}
-
 // ImportResult tells what an import added.
 type ImportResult struct {
 	Added     int // new signatures

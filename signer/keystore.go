@@ -166,9 +166,6 @@ func OpenKeystore(path, password string) (*Keystore, error) {
 	return ks, nil
 }
 
-// SetWorkFactor sets the scrypt cost used by the next Save.
-func (ks *Keystore) SetWorkFactor(logN int) { ks.workFactor = logN }
-
 func (ks *Keystore) seal() ([]byte, error) {
 	plain, err := json.Marshal(&ks.data)
 	if err != nil {

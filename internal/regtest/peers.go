@@ -165,3 +165,17 @@ func (n *Node) poll(ctx context.Context, timeout time.Duration, done func() (boo
 		}
 	}
 }
+
+// WaitNoPeers waits until the node has no peer left, at most 30 s or less
+// if ctx says so: after a Disconnect, the other side notices in its own
+// time.
+func (n *Node) WaitNoPeers(ctx context.Context) error {
+	err := n.poll(ctx, peerTimeout, func() (bool, error) {
+		ps, err := n.client.GetPeerInfo()
+		return err == nil && len(ps) == 0, err
+	})
+	if err != nil {
+		return fmt.Errorf("regtest: wait for no peers: %w", err)
+	}
+	return nil
+}

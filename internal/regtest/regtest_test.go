@@ -288,7 +288,9 @@ func TestPeersReorg(t *testing.T) {
 	if err := b.Disconnect(a.P2PAddr()); err != nil {
 		t.Fatal(err)
 	}
-	waitNoPeers(t, a)
+	if err := a.WaitNoPeers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 
 	// a: a funding transaction mined in one block; b: two empty blocks.
 	txid, err := a.Fund(p2wsh(t), 300_000)
@@ -335,23 +337,5 @@ func TestPeersReorg(t *testing.T) {
 	}
 	if err := b.WaitTip(ctx, hc[0]); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitNoPeers(t *testing.T, n *Node) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ps, err := n.Client().GetPeerInfo()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ps) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still %d peers after 30 s", len(ps))
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
