@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/kinko-project/kinko/internal/psbt"
+	"github.com/kinko-project/kinko/wallet"
 )
 
 // Coin is a spendable output of a wallet.
@@ -48,8 +49,14 @@ func SelectCoins(coins []Coin, p SelectParams) (*Selection, error) {
 	if p.Target <= 0 {
 		return nil, fmt.Errorf("nothing to pay")
 	}
-	if p.FeeRate <= 0 {
-		return nil, fmt.Errorf("fee rate must be positive")
+	// Written so that NaN fails; the bound keeps every fee far from
+	// overflowing (a standard transaction of 400,000 WU at 5,000 sat/vB
+	// costs 5 BTC).
+	if !(p.FeeRate > 0 && p.FeeRate <= MaxFeeRate) {
+		return nil, fmt.Errorf("fee rate %v sat/vB is outside 0..%d", p.FeeRate, MaxFeeRate)
+	}
+	if p.Target > wallet.MaxMoney {
+		return nil, fmt.Errorf("payments add up to more than 21 million BTC")
 	}
 	sorted := make([]Coin, len(coins))
 	copy(sorted, coins)

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -90,4 +91,17 @@ func BenchmarkSelectCoins(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/selection")
+}
+
+// A fee rate that is not a finite number in range is refused, never turned
+// into a fee: NaN once made the whole change a fee, or a change of 92
+// billion BTC through an overflow.
+func TestSelectCoinsRefusesBadRates(t *testing.T) {
+	for _, rate := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), 1e308, -1, 0, MaxFeeRate + 1} {
+		p := params
+		p.Target, p.FeeRate = 50_000, rate
+		if sel, err := SelectCoins(coins(60_000, 1_000_000), p); err == nil {
+			t.Errorf("rate %v: selected %+v", rate, sel)
+		}
+	}
 }

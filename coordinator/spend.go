@@ -37,6 +37,10 @@ const DustLimit = 1000
 // MaxFeeRate is the highest fee rate a spend may be built with.
 const MaxFeeRate = 5000
 
+// MaxHeight is the highest block height kinko takes as a birthday: nodes
+// answer heights as 32-bit numbers.
+const MaxHeight = 1<<31 - 1
+
 // Spend builds an unsigned PSBT paying req from wallet name, opens a
 // signing session for it, and reserves the coins it spends so that no
 // other session picks them. The PSBT carries everything an independent
@@ -53,7 +57,8 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 	if len(req.Payments) == 0 {
 		return nil, fmt.Errorf("no payment given")
 	}
-	if req.FeeRate < 1 || req.FeeRate > MaxFeeRate {
+	// Written so that NaN fails: NaN < 1 and NaN > MaxFeeRate are both false.
+	if !(req.FeeRate >= 1 && req.FeeRate <= MaxFeeRate) {
 		return nil, fmt.Errorf("fee rate %.2f sat/vB is outside 1..%d", req.FeeRate, MaxFeeRate)
 	}
 	minConf := req.MinConf

@@ -18,6 +18,7 @@ import (
 const (
 	DefaultMaxFee     = 5_000_000 // 0.05 BTC
 	DefaultMaxFeeRate = 1000      // sat/vB
+	MaxFeeRateCap     = 100_000   // the highest cap a run may raise the rate cap to, sat/vB
 )
 
 // Change outputs at an index far past the inputs' are a classic way to
@@ -345,10 +346,14 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	if maxRate == 0 {
 		maxRate = DefaultMaxFeeRate
 	}
+	if !(maxRate > 0 && maxRate <= MaxFeeRateCap) || maxFee < 0 {
+		return nil, fmt.Errorf("fee caps: rate %v sat/vB must be within 0..%d and the fee cap positive", maxRate, MaxFeeRateCap)
+	}
 	if r.Fee > maxFee {
 		return nil, refuse("transaction", "fee %s is above the cap of %s", wallet.FormatAmount(r.Fee), wallet.FormatAmount(maxFee))
 	}
-	if rate := r.FeeRate(); rate > maxRate {
+	// Written so that a NaN rate or cap refuses rather than passes.
+	if rate := r.FeeRate(); !(rate <= maxRate) {
 		return nil, refuse("transaction", "fee rate %.1f sat/vB is above the cap of %.1f sat/vB", rate, maxRate)
 	}
 	if r.External > 0 && r.Fee*10 > r.External {

@@ -19,7 +19,8 @@ func (e *env) sign(args []string) error {
 	yes := fs.Bool("yes", false, "sign without asking (for scripts); the review is still printed")
 	b64 := fs.Bool("base64", false, "write base64 instead of binary")
 	maxFee := fs.String("max-fee", "", "refuse a fee above this (default 0.05 BTC)")
-	maxRate := fs.Float64("max-feerate", 0, "refuse a fee rate above this, in sat/vB (default 1000)")
+	var maxRate float64
+	cli.FloatVar(fs, &maxRate, "max-feerate", 0, 1, signer.MaxFeeRateCap, "refuse a fee rate above this, in sat/vB (default 1000)")
 	allowSighash := fs.Bool("allow-sighash", false, "sign inputs asking for a sighash type other than ALL, this run only")
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
@@ -28,7 +29,7 @@ func (e *env) sign(args []string) error {
 	if len(pos) != 1 {
 		return cli.Usagef("sign: want one IN.psbt (or - for stdin)")
 	}
-	opts := signer.Options{MaxFeeRate: *maxRate, AllowSighash: *allowSighash}
+	opts := signer.Options{MaxFeeRate: maxRate, AllowSighash: *allowSighash}
 	if *maxFee != "" {
 		if opts.MaxFee, err = wallet.ParseAmount(*maxFee); err != nil {
 			return cli.WithHint(cli.ExitUsage, err, "")

@@ -16,7 +16,8 @@ func (e *env) spend(args []string) error {
 	fs := e.flags("spend")
 	var tos cli.Strings
 	fs.Var(&tos, "to", "ADDR:AMOUNT to pay (repeat for several)")
-	feeRate := fs.Float64("feerate", 0, "fee rate in sat/vB (default: the node's estimate, shown for approval)")
+	var feeRate float64
+	cli.FloatVar(fs, &feeRate, "feerate", 0, 1, coordinator.MaxFeeRate, "fee rate in sat/vB (default: the node's estimate, shown for approval)")
 	out := fs.String("o", "", "where to write the PSBT (- for stdout)")
 	b64 := fs.Bool("base64", false, "write the PSBT as base64 instead of binary")
 	yes := fs.Bool("yes", false, "accept the node's fee estimate without asking")
@@ -59,7 +60,7 @@ func (e *env) spend(args []string) error {
 	if _, err := c.Sync(ctx, node); err != nil {
 		return cli.WithHint(cli.ExitNode, err, "")
 	}
-	rate := *feeRate
+	rate := feeRate
 	if rate == 0 {
 		rate, err = node.FeeRate()
 		if errors.Is(err, chain.ErrNoFeeEstimate) {

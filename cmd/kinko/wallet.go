@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/wallet"
 )
@@ -33,7 +34,8 @@ func (e *env) walletCreate(args []string) error {
 	fs.Var(&keys, "key", "a signer's key record [fingerprint/path]xpub, or a file or QR holding one (repeat for each signer)")
 	netName := fs.String("network", "mainnet", "mainnet, testnet, signet or regtest")
 	script := fs.String("script", "wsh", "wsh, sh-wsh or sh")
-	birthday := fs.Int64("birthday", -1, "first block height to scan (default: the node's tip, or 0 without a node)")
+	var birthday int64
+	cli.Int64Var(fs, &birthday, "birthday", -1, 0, coordinator.MaxHeight, "first block height to scan (default: the node's tip, or 0 without a node)")
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -74,7 +76,7 @@ func (e *env) walletCreate(args []string) error {
 	if err != nil {
 		return err
 	}
-	h := *birthday
+	h := birthday
 	if h < 0 {
 		h = 0
 		if e.rpcHost != "" {
