@@ -36,7 +36,9 @@ type SelectParams struct {
 	Dust        int64   // change below this is given to the fee
 }
 
-func feeFor(weight int, rate float64) int64 {
+// FeeFor is the fee, rounded up, of a transaction of weight at rate
+// sat/vB.
+func FeeFor(weight int, rate float64) int64 {
 	vsize := (weight + 3) / 4
 	return int64(math.Ceil(float64(vsize) * rate))
 }
@@ -67,7 +69,7 @@ func SelectCoins(coins []Coin, p SelectParams) (*Selection, error) {
 		return sorted[i].OutPoint.String() < sorted[j].OutPoint.String()
 	})
 	// One coin: the smallest that pays target, fee and a change output.
-	need1 := p.Target + feeFor(p.BaseWeight+p.InputWeight+p.ChangeOut, p.FeeRate)
+	need1 := p.Target + FeeFor(p.BaseWeight+p.InputWeight+p.ChangeOut, p.FeeRate)
 	if i := sort.Search(len(sorted), func(i int) bool { return sorted[i].Value < need1 }); i > 0 {
 		return finish(sorted[i-1:i], p)
 	}
@@ -75,7 +77,7 @@ func SelectCoins(coins []Coin, p SelectParams) (*Selection, error) {
 	for n := 1; n <= len(sorted); n++ {
 		sum += sorted[n-1].Value
 		w := p.BaseWeight + n*p.InputWeight
-		if sum >= p.Target+feeFor(w, p.FeeRate) {
+		if sum >= p.Target+FeeFor(w, p.FeeRate) {
 			return finish(sorted[:n], p)
 		}
 	}
@@ -92,8 +94,8 @@ func finish(sel []Coin, p SelectParams) (*Selection, error) {
 		sum += c.Value
 	}
 	w := p.BaseWeight + len(sel)*p.InputWeight
-	feeNoChange := feeFor(w, p.FeeRate)
-	feeChange := feeFor(w+p.ChangeOut, p.FeeRate)
+	feeNoChange := FeeFor(w, p.FeeRate)
+	feeChange := FeeFor(w+p.ChangeOut, p.FeeRate)
 	out := &Selection{Coins: append([]Coin(nil), sel...)}
 	if change := sum - p.Target - feeChange; change >= p.Dust {
 		out.Change, out.Fee, out.Weight = change, feeChange, w+p.ChangeOut

@@ -36,7 +36,7 @@ func TestSelectCoins(t *testing.T) {
 	if sel.Change+sel.Fee+p.Target != 55_000 {
 		t.Errorf("change %d + fee %d + target do not add up", sel.Change, sel.Fee)
 	}
-	if want := feeFor(sel.Weight, p.FeeRate); sel.Fee < want {
+	if want := FeeFor(sel.Weight, p.FeeRate); sel.Fee < want {
 		t.Errorf("fee %d below the rate's %d", sel.Fee, want)
 	}
 	// Several coins, largest first.
@@ -50,7 +50,7 @@ func TestSelectCoins(t *testing.T) {
 	}
 	// Change below dust goes to the fee.
 	p.Target = 50_000
-	one := coins(50_000 + feeFor(p.BaseWeight+p.InputWeight, p.FeeRate) + 500)
+	one := coins(50_000 + FeeFor(p.BaseWeight+p.InputWeight, p.FeeRate) + 500)
 	sel, err = SelectCoins(one, p)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
 
@@ -29,6 +30,13 @@ type SpendRequest struct {
 	// MinConf is how many confirmations a coin needs to be spent; 0
 	// means 1.
 	MinConf int64
+	// Coins, when not empty, are the only coins the spend may use (coin
+	// control). Each must be the wallet's, confirmed, unspent and not
+	// reserved, or the spend is refused naming it.
+	Coins []psbt.OutPoint
+	// SweepTo, when set, is paid everything Coins hold less the fee, with
+	// no change output; Payments must then be empty.
+	SweepTo string
 }
 
 // DustLimit is the smallest change output kept; less goes to the fee.
@@ -54,7 +62,12 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 	}
 	d := w.Descriptor
 	net := d.Network()
-	if len(req.Payments) == 0 {
+	switch {
+	case req.SweepTo != "" && len(req.Payments) > 0:
+		return nil, fmt.Errorf("a sweep pays one address: give payments or a sweep address, not both")
+	case req.SweepTo != "" && len(req.Coins) == 0:
+		return nil, fmt.Errorf("a sweep needs the coins it sweeps")
+	case req.SweepTo == "" && len(req.Payments) == 0:
 		return nil, fmt.Errorf("no payment given")
 	}
 	// Written so that NaN fails: NaN < 1 and NaN > MaxFeeRate are both false.
@@ -81,6 +94,12 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 		}
 		tx.Outputs = append(tx.Outputs, &psbt.TxOut{Value: p.Amount, PkScript: spk})
 	}
+	var sweepScript []byte
+	if req.SweepTo != "" {
+		if sweepScript, err = wallet.ScriptFromAddress(req.SweepTo, net); err != nil {
+			return nil, fmt.Errorf("sweep address: %w", err)
+		}
+	}
 	var sess *Session
 	err = c.tx(ctx, func(t *sql.Tx) error {
 		var scanned int64
@@ -91,27 +110,45 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 		if err != nil {
 			return err
 		}
-		changeIdx, err := nextChange(t, name, d)
-		if err != nil {
-			return err
+		if len(req.Coins) > 0 {
+			if coins, err = onlyCoins(coins, req.Coins, name); err != nil {
+				return err
+			}
 		}
-		changeDer, err := d.Derive(true, changeIdx)
-		if err != nil {
-			return err
-		}
-		params := SelectParams{
-			Target: target, FeeRate: req.FeeRate,
-			BaseWeight:  baseWeight(tx, d),
-			InputWeight: d.MaxInputWeight(),
-			ChangeOut:   wallet.OutputWeight(changeDer.ScriptPubKey),
-			Dust:        DustLimit,
-		}
-		sel, err := SelectCoins(coins, params)
-		if err != nil {
-			return err
-		}
+		var sel *Selection
+		changeIdx := uint32(0)
 		changePos := -1
+		if sweepScript != nil {
+			tx.Outputs = []*psbt.TxOut{{PkScript: sweepScript}}
+			if sel, err = sweepAll(coins, tx, d, req.FeeRate); err != nil {
+				return err
+			}
+			tx.Outputs[0].Value = sel.Change
+			sel.Change = 0
+		} else {
+			if changeIdx, err = nextChange(t, name, d); err != nil {
+				return err
+			}
+			changeDer, err := d.Derive(true, changeIdx)
+			if err != nil {
+				return err
+			}
+			params := SelectParams{
+				Target: target, FeeRate: req.FeeRate,
+				BaseWeight:  BaseWeight(tx, d),
+				InputWeight: d.MaxInputWeight(),
+				ChangeOut:   wallet.OutputWeight(changeDer.ScriptPubKey),
+				Dust:        DustLimit,
+			}
+			if sel, err = SelectCoins(coins, params); err != nil {
+				return err
+			}
+		}
 		if sel.Change > 0 {
+			changeDer, err := d.Derive(true, changeIdx)
+			if err != nil {
+				return err
+			}
 			changePos = randInt(len(tx.Outputs) + 1)
 			out := &psbt.TxOut{Value: sel.Change, PkScript: changeDer.ScriptPubKey}
 			tx.Outputs = append(tx.Outputs[:changePos], append([]*psbt.TxOut{out}, tx.Outputs[changePos:]...)...)
@@ -133,6 +170,9 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 		}
 		p, err := BuildPSBT(d, funded, tx.Outputs, changePos, changeIdx, tx.LockTime)
 		if err != nil {
+			return err
+		}
+		if err := describeKnownOutputs(t, p, changePos); err != nil {
 			return err
 		}
 		tx = p.UnsignedTx
@@ -165,9 +205,92 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 	return sess, nil
 }
 
-// baseWeight is the weight of tx without inputs: version, locktime, the
+// onlyCoins keeps the coins named in want, refusing one that is not among
+// the wallet's spendable coins.
+func onlyCoins(coins []Coin, want []psbt.OutPoint, wallet string) ([]Coin, error) {
+	have := make(map[psbt.OutPoint]Coin, len(coins))
+	for _, c := range coins {
+		have[c.OutPoint] = c
+	}
+	out := make([]Coin, 0, len(want))
+	seen := make(map[psbt.OutPoint]bool, len(want))
+	for _, op := range want {
+		c, ok := have[op]
+		if !ok {
+			return nil, fmt.Errorf("coin %s is not a confirmed, unspent, unreserved coin of wallet %q: %w", op, wallet, ErrNoCoin)
+		}
+		if seen[op] {
+			return nil, fmt.Errorf("coin %s is named twice", op)
+		}
+		seen[op] = true
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// sweepAll spends every coin to tx's one output, less the fee at rate;
+// the amount the output gets is returned as the selection's Change.
+func sweepAll(coins []Coin, tx *psbt.Tx, d *wallet.Descriptor, rate float64) (*Selection, error) {
+	if !(rate >= 1 && rate <= MaxFeeRate) {
+		return nil, fmt.Errorf("fee rate %v sat/vB is outside 1..%d", rate, MaxFeeRate)
+	}
+	var sum int64
+	for _, c := range coins {
+		sum += c.Value
+	}
+	w := BaseWeight(tx, d) + len(coins)*d.MaxInputWeight()
+	fee := FeeFor(w, rate)
+	if sum-fee < DustLimit {
+		return nil, fmt.Errorf("%w: %d coins hold %d sat, the fee at %.1f sat/vB is %d sat", ErrInsufficient, len(coins), sum, rate, fee)
+	}
+	return &Selection{Coins: coins, Change: sum - fee, Fee: fee, Weight: w}, nil
+}
+
+// describeKnownOutputs gives every output that pays another wallet of this
+// store (the hot wallet of a top-up, the cold wallet of a sweep) its
+// scripts and BIP-32 derivations, so that a signer that registered that
+// wallet as a destination can re-derive the output and show it as that
+// wallet's rather than as an unknown address.
+func describeKnownOutputs(t *sql.Tx, p *psbt.Packet, changePos int) error {
+	descs := map[string]*wallet.Descriptor{}
+	for k, out := range p.UnsignedTx.Outputs {
+		if k == changePos {
+			continue
+		}
+		var name string
+		var change bool
+		var idx uint32
+		err := t.QueryRow(`SELECT wallet, change, idx FROM scripts WHERE script = ?`, out.PkScript).Scan(&name, &change, &idx)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		d := descs[name]
+		if d == nil {
+			w, err := loadWallet(t.QueryRow(`SELECT name, descriptor, network, birthday, scanned, next_receive FROM wallets WHERE name = ?`, name), name)
+			if err != nil {
+				return err
+			}
+			d = w.Descriptor
+			descs[name] = d
+		}
+		der, err := d.Derive(change, idx)
+		if err != nil {
+			return err
+		}
+		if string(der.ScriptPubKey) != string(out.PkScript) {
+			return fmt.Errorf("output %d: wallet %q does not derive it at its stored index", k, name)
+		}
+		fillOutput(&p.Outputs[k], der)
+	}
+	return nil
+}
+
+// BaseWeight is the weight of tx without inputs: version, locktime, the
 // input and output counts, segwit marker and flag, and the outputs.
-func baseWeight(tx *psbt.Tx, d *wallet.Descriptor) int {
+func BaseWeight(tx *psbt.Tx, d *wallet.Descriptor) int {
 	w := 4 * (4 + 4 + 3 + 3) // version, locktime, generous counts
 	if d.ScriptType() != wallet.P2SH {
 		w += 2

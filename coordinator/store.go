@@ -27,6 +27,8 @@ var (
 	ErrBadSignature  = errors.New("invalid partial signature")
 	ErrNotAccepted   = errors.New("the node does not accept the transaction")
 	ErrCoinsReserved = errors.New("coins are reserved by another session")
+	ErrNoSetting     = errors.New("no such setting")
+	ErrNoCoin        = errors.New("no such coin")
 )
 
 const schema = `
@@ -49,7 +51,8 @@ CREATE TABLE IF NOT EXISTS scripts (
 );
 CREATE TABLE IF NOT EXISTS blocks (
 	height INTEGER PRIMARY KEY,
-	hash TEXT NOT NULL
+	hash TEXT NOT NULL,
+	time INTEGER NOT NULL DEFAULT 0   -- the header's timestamp, Unix seconds
 );
 CREATE TABLE IF NOT EXISTS txs (
 	txid TEXT PRIMARY KEY,
@@ -81,6 +84,11 @@ CREATE TABLE IF NOT EXISTS sessions (
 	vsize INTEGER NOT NULL,
 	final_tx BLOB,
 	broadcast_txid TEXT,
+	updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+	key TEXT PRIMARY KEY,
+	value BLOB NOT NULL,
 	updated TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS session_parts (
@@ -116,6 +124,10 @@ func Open(dir string) (*Coordinator, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if err := addBlockTimes(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	return &Coordinator{db: db}, nil
 }
 
@@ -136,3 +148,18 @@ func (c *Coordinator) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func now() string { return time.Now().UTC().Format(time.RFC3339) }
+
+// addBlockTimes gives a store made before blocks had a time column that
+// column. It is the one upgrade step so far; schema versions and a
+// migration library come with the next change of an existing table.
+func addBlockTimes(db *sql.DB) error {
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('blocks') WHERE name = 'time'`).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	_, err := db.Exec(`ALTER TABLE blocks ADD COLUMN time INTEGER NOT NULL DEFAULT 0`)
+	return err
+}

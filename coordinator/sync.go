@@ -129,7 +129,7 @@ func (c *Coordinator) scanBlocks(ctx context.Context, node *chain.Client, wallet
 					return err
 				}
 			}
-			_, err := t.Exec(`INSERT OR REPLACE INTO blocks (height, hash) VALUES (?, ?)`, h, hash)
+			_, err := t.Exec(`INSERT OR REPLACE INTO blocks (height, hash, time) VALUES (?, ?, ?)`, h, hash, blk.Time)
 			return err
 		})
 		if err != nil {

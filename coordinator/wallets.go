@@ -225,3 +225,39 @@ func (c *Coordinator) Rescan(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// SpendableCoins returns the wallet's coins that a spend may use now:
+// confirmed (at least minConf times; 0 means 1), unspent and not reserved
+// by a session, as of the last sync.
+func (c *Coordinator) SpendableCoins(ctx context.Context, name string, minConf int64) ([]Coin, error) {
+	if minConf <= 0 {
+		minConf = 1
+	}
+	var coins []Coin
+	err := c.tx(ctx, func(t *sql.Tx) error {
+		var scanned int64
+		if err := t.QueryRow(`SELECT scanned FROM wallets WHERE name = ?`, name).Scan(&scanned); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%q: %w", name, ErrNoWallet)
+			}
+			return err
+		}
+		var err error
+		coins, err = spendable(t, name, scanned-minConf+1)
+		return err
+	})
+	return coins, err
+}
+
+// ScriptOwner returns the wallet watching the output script spk and
+// whether it is on that wallet's change branch; "" when no wallet of the
+// store watches it.
+func (c *Coordinator) ScriptOwner(ctx context.Context, spk []byte) (string, bool, error) {
+	var name string
+	var change bool
+	err := c.db.QueryRowContext(ctx, `SELECT wallet, change FROM scripts WHERE script = ?`, spk).Scan(&name, &change)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return name, change, err
+}

@@ -62,6 +62,7 @@ type Block struct {
 	Hash     string
 	PrevHash string
 	Height   int64
+	Time     int64    // the header's timestamp, Unix seconds
 	Txs      [][]byte // raw transactions, in block order, witness included
 }
 

@@ -189,6 +189,7 @@ func parseBlock(raw []byte) (*Block, error) {
 		Hash:     hashString(hash[:]),
 		PrevHash: hashString(raw[4:36]),
 		Height:   -1,
+		Time:     int64(binary.LittleEndian.Uint32(raw[68:72])),
 	}
 	c := &cursor{b: raw, off: 80}
 	n := c.count(60) // the smallest transaction is 60 bytes
