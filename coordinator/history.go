@@ -98,24 +98,25 @@ func (c *Coordinator) History(ctx context.Context, name string) ([]Flow, error) 
 }
 
 // Outflow is the total that left the wallet (spent minus what came back
-// as change) in transactions confirmed at or after since, plus those still
-// unconfirmed.
+// to it in the same transaction, as change) in transactions confirmed in
+// blocks timed at or after since, plus those still unconfirmed. It is
+// worked out in SQL: a hot wallet has many coins.
 func (c *Coordinator) Outflow(ctx context.Context, name string, since time.Time) (int64, error) {
-	flows, err := c.History(ctx, name)
-	if err != nil {
+	if _, err := c.Wallet(ctx, name); err != nil {
 		return 0, err
 	}
-	var total int64
-	for _, f := range flows {
-		if f.Sent == 0 || f.Net() >= 0 {
-			continue
-		}
-		if f.Height > 0 && f.Time.Before(since) {
-			continue
-		}
-		total -= f.Net()
-	}
-	return total, nil
+	var out int64
+	err := c.db.QueryRowContext(ctx, `WITH sent AS MATERIALIZED (
+			SELECT spent_txid AS txid, sum(value) AS v FROM utxos
+			WHERE wallet = ? AND spent_txid IS NOT NULL AND spent_height IS NOT NULL
+			AND (spent_height = 0 OR spent_height IN (SELECT height FROM blocks WHERE time >= ?))
+			GROUP BY spent_txid),
+		back AS MATERIALIZED (
+			SELECT txid, sum(value) AS v FROM utxos
+			WHERE wallet = ? AND txid IN (SELECT txid FROM sent) GROUP BY txid)
+		SELECT coalesce(sum(max(sent.v - coalesce(back.v, 0), 0)), 0) FROM sent LEFT JOIN back USING (txid)`,
+		name, since.Unix(), name).Scan(&out)
+	return out, err
 }
 
 // Setting returns the value stored under key, or ErrNoSetting.

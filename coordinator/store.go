@@ -72,7 +72,10 @@ CREATE TABLE IF NOT EXISTS utxos (
 	session TEXT,                     -- reserved by this signing session
 	PRIMARY KEY (txid, vout)
 );
-CREATE INDEX IF NOT EXISTS utxos_wallet ON utxos(wallet, spent_height);
+-- Covers the balance and treasury queries, which read every coin
+-- of a wallet: no table lookup per coin.
+DROP INDEX IF EXISTS utxos_wallet;
+CREATE INDEX IF NOT EXISTS utxos_wallet_unspent ON utxos(wallet, spent_height, height, value, session, spent_txid);
 CREATE TABLE IF NOT EXISTS sessions (
 	id TEXT PRIMARY KEY,
 	wallet TEXT NOT NULL REFERENCES wallets(name),

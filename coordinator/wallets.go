@@ -186,29 +186,17 @@ func (c *Coordinator) Balance(ctx context.Context, name string) (*Balance, error
 	if _, err := c.Wallet(ctx, name); err != nil {
 		return nil, err
 	}
-	rows, err := c.db.QueryContext(ctx, `SELECT value, height, session FROM utxos WHERE wallet = ? AND spent_height IS NULL`, name)
+	var b Balance
+	err := c.db.QueryRowContext(ctx, `SELECT
+			coalesce(sum(CASE WHEN height > 0 THEN value ELSE 0 END), 0),
+			coalesce(sum(CASE WHEN height = 0 THEN value ELSE 0 END), 0),
+			coalesce(sum(CASE WHEN session IS NOT NULL THEN value ELSE 0 END), 0),
+			count(*)
+		FROM utxos WHERE wallet = ? AND spent_height IS NULL`, name).Scan(&b.Confirmed, &b.Unconfirmed, &b.Reserved, &b.Coins)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var b Balance
-	for rows.Next() {
-		var v, h int64
-		var s sql.NullString
-		if err := rows.Scan(&v, &h, &s); err != nil {
-			return nil, err
-		}
-		if h > 0 {
-			b.Confirmed += v
-		} else {
-			b.Unconfirmed += v
-		}
-		if s.Valid {
-			b.Reserved += v
-		}
-		b.Coins++
-	}
-	return &b, rows.Err()
+	return &b, nil
 }
 
 // Rescan makes the next Sync scan the wallet again from its birthday, with

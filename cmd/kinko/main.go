@@ -30,6 +30,11 @@ Usage:
   kinko balance NAME
   kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] -o FILE.psbt
   kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID
+  kinko treasury set --cold NAME --hot NAME [--deposit NAME]... --ceiling C [--floor F]
+                                     C: an amount, a share ("5%") or days of withdrawals ("3d")
+  kinko treasury status [--json | --format text|json|prometheus]   exit 6 when the hot wallet is out of band
+  kinko treasury rebalance [--feerate R] -o FILE.psbt | --qr …     top up from cold, or sweep the excess to cold
+  kinko sweep NAME --to WALLET [--feerate R] [--min-value V] [--max-inputs N] -o FILE.psbt
   kinko qr encode [--format ur|bbqr] [--fragment N] [--png-dir DIR | --gif FILE | --terminal] FILE
   kinko qr decode [-o OUT] [FILE...]  images, or part strings one a line (stdin by default)
 
@@ -46,7 +51,8 @@ Common flags:
 
 AMOUNT is in BTC ("0.5") or satoshis with a "sat" suffix ("50000sat").
 "kinko COMMAND -h" lists a command's flags.
-Exit status: 0 done, 1 error, 2 usage, 3 refused, 4 declined, 5 node error.
+Exit status: 0 done, 1 error, 2 usage, 3 refused, 4 declined, 5 node error,
+6 treasury out of band, 7 local storage error.
 `
 
 func main() { os.Exit(Main()) }
@@ -92,6 +98,10 @@ func (e *env) run(args []string) error {
 		return e.spend(rest)
 	case "session":
 		return e.session(rest)
+	case "treasury":
+		return e.treasury(rest)
+	case "sweep":
+		return e.sweep(rest)
 	case "qr":
 		return cli.QRCommand("kinko", rest, e.stdin, e.stdout, e.stderr)
 	}

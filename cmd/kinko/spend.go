@@ -60,26 +60,9 @@ func (e *env) spend(args []string) error {
 	if _, err := c.Sync(ctx, node); err != nil {
 		return cli.WithHint(cli.ExitNode, err, "")
 	}
-	rate := feeRate
-	if rate == 0 {
-		rate, err = node.FeeRate()
-		if errors.Is(err, chain.ErrNoFeeEstimate) {
-			return cli.WithHint(cli.ExitUsage, errors.New("the node offers no fee estimate"), "give --feerate SAT/VB")
-		}
-		if err != nil {
-			return cli.WithHint(cli.ExitNode, err, "give --feerate SAT/VB")
-		}
-		fmt.Fprintf(e.stderr, "the node estimates %.1f sat/vB\n", rate)
-		if !*yes {
-			tty, err := cli.OpenTTY()
-			if err != nil {
-				return cli.WithHint(cli.ExitUsage, errors.New("the fee rate is an estimate nobody approved"), "give --feerate SAT/VB, or --yes to accept the estimate")
-			}
-			defer tty.Close()
-			if err := tty.Confirm(fmt.Sprintf("Build the PSBT at %.1f sat/vB?", rate)); err != nil {
-				return err
-			}
-		}
+	rate, err := e.feeRate(node, feeRate, *yes)
+	if err != nil {
+		return err
 	}
 	height, err := node.Height()
 	if err != nil {
@@ -92,14 +75,49 @@ func (e *env) spend(args []string) error {
 		}
 		return err
 	}
+	return e.writeSession(c, s, *out, *b64, &q)
+}
+
+// feeRate is the rate the operator gave, or the node's estimate once the
+// operator approved it (or said --yes).
+func (e *env) feeRate(node *chain.Client, given float64, yes bool) (float64, error) {
+	if given != 0 {
+		return given, nil
+	}
+	rate, err := node.FeeRate()
+	if errors.Is(err, chain.ErrNoFeeEstimate) {
+		return 0, cli.WithHint(cli.ExitUsage, errors.New("the node offers no fee estimate"), "give --feerate SAT/VB")
+	}
+	if err != nil {
+		return 0, cli.WithHint(cli.ExitNode, err, "give --feerate SAT/VB")
+	}
+	fmt.Fprintf(e.stderr, "the node estimates %.1f sat/vB\n", rate)
+	if !yes {
+		tty, err := cli.OpenTTY()
+		if err != nil {
+			return 0, cli.WithHint(cli.ExitUsage, errors.New("the fee rate is an estimate nobody approved"), "give --feerate SAT/VB, or --yes to accept the estimate")
+		}
+		defer tty.Close()
+		if err := tty.Confirm(fmt.Sprintf("Build the PSBT at %.1f sat/vB?", rate)); err != nil {
+			return 0, err
+		}
+	}
+	return rate, nil
+}
+
+// writeSession reports a new session and writes its PSBT to out and/or
+// as QR codes. A PSBT that cannot be written cancels the session, so its
+// coins are not left reserved by a session nobody can sign.
+func (e *env) writeSession(c *coordinator.Coordinator, s *coordinator.Session, out string, b64 bool, q *cli.QROut) error {
+	ctx := context.Background()
 	fmt.Fprintf(e.stderr, "session %s: unsigned txid %s, fee %s (%.1f sat/vB over at most %d vB)\n",
 		s.ID, s.TxID, wallet.FormatAmount(s.Fee), float64(s.Fee)/float64(s.VSize), s.VSize)
-	if *out != "" {
+	if out != "" {
 		data := s.PSBT
-		if *b64 {
+		if b64 {
 			data = cli.Base64Line(data)
 		}
-		if err := cli.WriteOutput(*out, data, e.stdout, !*b64, false); err != nil {
+		if err := cli.WriteOutput(out, data, e.stdout, !b64, false); err != nil {
 			c.Cancel(ctx, s.ID)
 			return err
 		}
@@ -110,7 +128,7 @@ func (e *env) spend(args []string) error {
 		}
 	}
 	fmt.Fprintf(e.stderr, "take the PSBT to the signers, then: kinko session import %s SIGNED.psbt...\n", s.ID)
-	if *out != "-" && q.Mode != "parts" {
+	if out != "-" && q.Mode != "parts" {
 		fmt.Fprintln(e.stdout, s.ID)
 	}
 	return nil

@@ -267,8 +267,10 @@ func (t *Treasury) ceiling(ctx context.Context, balances map[string]*coordinator
 		if err != nil {
 			return 0, "", err
 		}
+		// out ≤ 21e14 and days ≤ 365: the product fits in an int64, and
+		// dividing last keeps it exact.
 		perDay := out / OutflowWindow
-		return perDay * l.Days, fmt.Sprintf("%d × %s a day withdrawn over the last %d days", l.Days, wallet.FormatAmount(perDay), OutflowWindow), nil
+		return out * l.Days / OutflowWindow, fmt.Sprintf("%d × %s a day withdrawn over the last %d days", l.Days, wallet.FormatAmount(perDay), OutflowWindow), nil
 	}
 	return 0, "", fmt.Errorf("unknown ceiling kind %d", l.Kind)
 }

@@ -26,6 +26,8 @@ const (
 	ExitRefused  = 3 // input refused after verification (a PSBT, a wallet)
 	ExitDeclined = 4 // the operator answered no
 	ExitNode     = 5 // the node could not be reached or rejected the transaction
+	ExitBand     = 6 // the treasury's hot wallet is outside its band
+	ExitStore    = 7 // the local store could not be read or written
 )
 
 // Error carries an exit code and a hint for the operator.
