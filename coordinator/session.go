@@ -179,6 +179,9 @@ func (c *Coordinator) Import(ctx context.Context, id string, raw []byte) (*Impor
 		if n, _ := r.RowsAffected(); n == 0 {
 			res.Duplicate = true
 		}
+		if err := auditImport(ctx, t, id, p, part, res, digest[:]); err != nil {
+			return err
+		}
 		_, err = t.Exec(`UPDATE sessions SET psbt = ?, updated = ? WHERE id = ?`, blob, now(), id)
 		return err
 	})
@@ -309,7 +312,12 @@ func (c *Coordinator) Finalize(ctx context.Context, id string, node *chain.Clien
 			return nil, fmt.Errorf("%w: %s", ErrNotAccepted, reason)
 		}
 	}
-	if _, err := c.db.ExecContext(ctx, `UPDATE sessions SET state = ?, final_tx = ?, updated = ? WHERE id = ?`, StateFinalized, raw, now(), id); err != nil {
+	if err := c.tx(ctx, func(t *sql.Tx) error {
+		if _, err := t.Exec(`UPDATE sessions SET state = ?, final_tx = ?, updated = ? WHERE id = ?`, StateFinalized, raw, now(), id); err != nil {
+			return err
+		}
+		return auditFinalized(ctx, t, id, tx, node != nil)
+	}); err != nil {
 		return nil, err
 	}
 	return c.Session(ctx, id)
@@ -339,6 +347,9 @@ func (c *Coordinator) Broadcast(ctx context.Context, id string, node *chain.Clie
 		if _, err := t.Exec(`UPDATE sessions SET state = ?, broadcast_txid = ?, updated = ? WHERE id = ?`, StateBroadcast, txid, now(), id); err != nil {
 			return err
 		}
+		if err := auditBroadcast(ctx, t, id, txid); err != nil {
+			return err
+		}
 		_, err := t.Exec(`UPDATE utxos SET spent_txid = ?, spent_height = 0 WHERE session = ? AND spent_height IS NULL`, txid, id)
 		return err
 	})
@@ -356,6 +367,9 @@ func (c *Coordinator) Cancel(ctx context.Context, id string) error {
 			return fmt.Errorf("session %s is %s: %w", id, s.State, ErrSessionState)
 		}
 		if _, err := t.Exec(`UPDATE sessions SET state = ?, updated = ? WHERE id = ?`, StateCancelled, now(), id); err != nil {
+			return err
+		}
+		if err := auditCancelled(ctx, t, s); err != nil {
 			return err
 		}
 		_, err = t.Exec(`UPDATE utxos SET session = NULL WHERE session = ?`, id)

@@ -197,7 +197,7 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 			return err
 		}
 		sess = &Session{ID: id, Wallet: name, State: StateOpen, TxID: tx.TxID().String(), PSBT: blob, Fee: sel.Fee, VSize: vsize, Created: ts}
-		return nil
+		return auditSessionOpened(ctx, t, sess, net)
 	})
 	if err != nil {
 		return nil, err

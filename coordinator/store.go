@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kinko-project/kinko/coordinator/audit"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
 )
 
@@ -117,7 +118,10 @@ func Open(dir string) (*Coordinator, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	path := filepath.Join(dir, DBName)
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	// _txlock=immediate: a transaction takes the write lock when it begins
+	// (waiting for another process's), so a read in it is never stale by
+	// the time it writes, and the audit log's appends take turns.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -128,6 +132,10 @@ func Open(dir string) (*Coordinator, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	if err := addBlockTimes(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := audit.Init(context.Background(), db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

@@ -71,7 +71,7 @@ func (c *Coordinator) Sync(ctx context.Context, node *chain.Client) (*SyncReport
 		return rep, err
 	}
 	rep.Mempool = n
-	return rep, nil
+	return rep, c.auditSync(ctx, rep)
 }
 
 // maxSyncAttempts bounds how often a sync starts over because the node's

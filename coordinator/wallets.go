@@ -54,7 +54,7 @@ func (c *Coordinator) CreateWallet(ctx context.Context, name string, d *wallet.D
 				return err
 			}
 		}
-		return nil
+		return auditWalletCreated(ctx, t, name, d, birthday)
 	})
 }
 
@@ -164,6 +164,9 @@ func (c *Coordinator) NextAddress(ctx context.Context, name string) (string, uin
 			return err
 		}
 		if _, err := t.Exec(`UPDATE wallets SET next_receive = ? WHERE name = ?`, next+1, name); err != nil {
+			return err
+		}
+		if err := auditAddress(ctx, t, name, next, d.Address); err != nil {
 			return err
 		}
 		addr, index = d.Address, next
