@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,9 +82,7 @@ func (e *env) treasurySet(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	t, err := treasury.Set(ctx, c, cfg, func(tx *sql.Tx, raw []byte) error {
-		return recordTreasurySet(tx, raw)
-	})
+	t, err := treasury.Set(ctx, c, cfg)
 	if err != nil {
 		return treasuryErr(err)
 	}
@@ -233,9 +230,6 @@ func (e *env) treasuryRebalance(args []string) error {
 	if err != nil {
 		return treasuryErr(err)
 	}
-	if err := recordRebalance(c, p); err != nil {
-		return err
-	}
 	fmt.Fprintf(e.stderr, "the hot wallet is %s (%s); %s of %s from %q to %q, receive address %d: %s\n",
 		st.State, wallet.FormatAmount(st.Hot), p.Direction, wallet.FormatAmount(p.Amount), p.From, p.To, p.Index, p.Address)
 	return e.writeSession(c, p.Session, *out, *b64, &q)
@@ -302,9 +296,6 @@ func (e *env) sweep(args []string) error {
 		}
 		if werr := cli.WriteOutput(name, s.PSBT, e.stdout, true, false); werr != nil {
 			return werr
-		}
-		if rerr := recordSweep(c, s, name); rerr != nil {
-			return rerr
 		}
 		fmt.Fprintf(e.stderr, "session %s: %d coins, fee %s, written to %s\n", s.ID, len(plan.Batches[k]), wallet.FormatAmount(s.Fee), name)
 		fmt.Fprintln(e.stdout, s.ID)

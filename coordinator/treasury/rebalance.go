@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/kinko-project/kinko/coordinator"
+	"github.com/kinko-project/kinko/coordinator/audit"
 	"github.com/kinko-project/kinko/wallet"
 )
 
@@ -73,5 +74,18 @@ func (t *Treasury) Rebalance(ctx context.Context, feeRate float64, lockTime uint
 	if err != nil {
 		return nil, st, err
 	}
-	return &Proposal{Move: mv, Address: addr, Index: idx, Session: s}, st, nil
+	p := &Proposal{Move: mv, Address: addr, Index: idx, Session: s}
+	detail := struct {
+		Move
+		Address string `json:"address"`
+		Index   uint32 `json:"index"`
+		Hot     int64  `json:"hot_sat"`
+		State   string `json:"state"`
+		Floor   int64  `json:"floor_sat"`
+		Ceiling int64  `json:"ceiling_sat"`
+	}{mv, addr, idx, st.Hot, st.State, st.Floor, st.Ceiling}
+	if err := t.c.RecordAudit(ctx, audit.RebalanceProposed, s.ID, detail); err != nil {
+		return p, st, err
+	}
+	return p, st, nil
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/kinko-project/kinko/coordinator"
+	"github.com/kinko-project/kinko/coordinator/audit"
 	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/wallet"
 )
@@ -152,6 +153,18 @@ func Sweep(ctx context.Context, c *coordinator.Coordinator, from, to string, p S
 			return plan, sessions, fmt.Errorf("sweep batch %d of %d: %w", k+1, len(plan.Batches), err)
 		}
 		sessions = append(sessions, s)
+		detail := struct {
+			From   string `json:"from"`
+			To     string `json:"to"`
+			Coins  int    `json:"coins"`
+			Fee    int64  `json:"fee_sat"`
+			Batch  int    `json:"batch"`
+			Of     int    `json:"of"`
+			Target string `json:"address"`
+		}{from, to, len(batch), s.Fee, k + 1, len(plan.Batches), addr}
+		if err := c.RecordAudit(ctx, audit.SweepProposed, s.ID, detail); err != nil {
+			return plan, sessions, err
+		}
 	}
 	return plan, sessions, nil
 }

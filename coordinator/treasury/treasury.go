@@ -32,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/kinko-project/kinko/coordinator"
+	"github.com/kinko-project/kinko/coordinator/audit"
 	"github.com/kinko-project/kinko/wallet"
 )
 
@@ -183,9 +184,9 @@ func (t *Treasury) Config() Config { return t.cfg }
 // Set checks cfg and stores it, replacing any earlier configuration. The
 // wallets must exist, be distinct and share one network; a floor above
 // the ceiling (as it resolves today, for a share or days of withdrawals)
-// is refused with ErrBand. record, when not nil, runs in the same store
-// transaction (an audit entry).
-func Set(ctx context.Context, c *coordinator.Coordinator, cfg Config, record func(*sql.Tx, []byte) error) (*Treasury, error) {
+// is refused with ErrBand. The change is recorded in the audit log in
+// the same store transaction.
+func Set(ctx context.Context, c *coordinator.Coordinator, cfg Config) (*Treasury, error) {
 	if cfg.Cold == "" || cfg.Hot == "" {
 		return nil, errors.New("a treasury needs a cold and a hot wallet")
 	}
@@ -231,11 +232,11 @@ func Set(ctx context.Context, c *coordinator.Coordinator, cfg Config, record fun
 	if err != nil {
 		return nil, err
 	}
-	var also func(*sql.Tx) error
-	if record != nil {
-		also = func(tx *sql.Tx) error { return record(tx, raw) }
+	record := func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, audit.TreasurySet, "", cfg)
+		return err
 	}
-	if err := c.SetSetting(ctx, settingKey, raw, also); err != nil {
+	if err := c.SetSetting(ctx, settingKey, raw, record); err != nil {
 		return nil, err
 	}
 	return t, nil

@@ -161,7 +161,7 @@ func TestSetRefusals(t *testing.T) {
 		{treasury.Config{Cold: "cold", Hot: "hot", Ceiling: lim("1"), Floor: -1}, "floor", nil},
 	}
 	for _, c := range cases {
-		_, err := treasury.Set(ctx, s.c, c.cfg, nil)
+		_, err := treasury.Set(ctx, s.c, c.cfg)
 		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(c.want)) || (c.is != nil && !errors.Is(err, c.is)) {
 			t.Errorf("%+v: %v; want %q (%v)", c.cfg, err, c.want, c.is)
 		}
@@ -170,7 +170,7 @@ func TestSetRefusals(t *testing.T) {
 		t.Fatalf("a refused configuration was stored: %v", err)
 	}
 	cfg := treasury.Config{Cold: "cold", Hot: "hot", Deposits: []string{"dep"}, Ceiling: lim("2.5"), Floor: 100_000_000}
-	if _, err := treasury.Set(ctx, s.c, cfg, nil); err != nil {
+	if _, err := treasury.Set(ctx, s.c, cfg); err != nil {
 		t.Fatal(err)
 	}
 	tr, err := treasury.Load(ctx, s.c)
@@ -186,7 +186,7 @@ func TestStatusBands(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	ceiling, _ := treasury.ParseLimit("2")
-	tr, err := treasury.Set(ctx, s.c, treasury.Config{Cold: "cold", Hot: "hot", Deposits: []string{"dep"}, Ceiling: ceiling, Floor: 100_000_000}, nil)
+	tr, err := treasury.Set(ctx, s.c, treasury.Config{Cold: "cold", Hot: "hot", Deposits: []string{"dep"}, Ceiling: ceiling, Floor: 100_000_000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestStatusBands(t *testing.T) {
 	old := s.coin(t, "hot", 7_00000000, 5)
 	s.spent(t, old, "bb", 6, now.Add(-30*24*time.Hour))
 	days, _ := treasury.ParseLimit("14d")
-	if tr, err = treasury.Set(ctx, s.c, treasury.Config{Cold: "cold", Hot: "hot", Ceiling: days}, nil); err != nil {
+	if tr, err = treasury.Set(ctx, s.c, treasury.Config{Cold: "cold", Hot: "hot", Ceiling: days}); err != nil {
 		t.Fatal(err)
 	}
 	if st, err = tr.Status(ctx); err != nil {
@@ -243,7 +243,7 @@ func TestPrometheusFormat(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	share, _ := treasury.ParseLimit("5%")
-	tr, err := treasury.Set(ctx, s.c, treasury.Config{Cold: "cold", Hot: "hot", Deposits: []string{"dep"}, Ceiling: share}, nil)
+	tr, err := treasury.Set(ctx, s.c, treasury.Config{Cold: "cold", Hot: "hot", Deposits: []string{"dep"}, Ceiling: share})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func BenchmarkStatus100k(b *testing.B) {
 	}
 	s.coin(b, "cold", 1000_00000000, 10)
 	days, _ := treasury.ParseLimit("3d")
-	tr, err := treasury.Set(ctx, s.c, treasury.Config{Cold: "cold", Hot: "hot", Deposits: []string{"dep"}, Ceiling: days}, nil)
+	tr, err := treasury.Set(ctx, s.c, treasury.Config{Cold: "cold", Hot: "hot", Deposits: []string{"dep"}, Ceiling: days})
 	if err != nil {
 		b.Fatal(err)
 	}
