@@ -37,6 +37,8 @@ Usage:
   kinko sweep NAME --to WALLET [--feerate R] [--min-value V] [--max-inputs N] -o FILE.psbt
   kinko qr encode [--format ur|bbqr] [--fragment N] [--png-dir DIR | --gif FILE | --terminal] FILE
   kinko qr decode [-o OUT] [FILE...]  images, or part strings one a line (stdin by default)
+  kinko audit verify [--head SEQ:HASH]   check the audit log's hash chain; prints its head
+  kinko audit export [--since DATE] [--format jsonl|csv] [-o FILE]
 
 spend, session import and the signer accept and produce QR directly:
   --qr parts|terminal|gif:FILE|png-dir:DIR [--qr-format ur|bbqr] for output;
@@ -104,6 +106,8 @@ func (e *env) run(args []string) error {
 		return e.sweep(rest)
 	case "qr":
 		return cli.QRCommand("kinko", rest, e.stdin, e.stdout, e.stderr)
+	case "audit":
+		return e.audit(rest)
 	}
 	return cli.WithHint(cli.ExitUsage, fmt.Errorf("unknown command %q", cmd), "run 'kinko help'")
 }

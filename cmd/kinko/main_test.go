@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/kinko-project/kinko/internal/regtest"
 	"github.com/kinko-project/kinko/wallet"
 	"github.com/rogpeppe/go-internal/testscript"
+	_ "modernc.org/sqlite"
 )
 
 func TestMain(m *testing.M) {
@@ -89,6 +93,49 @@ func TestScripts(t *testing.T) {
 				}
 				line, _, _ := strings.Cut(ts.ReadFile(args[1]), "\n")
 				ts.Setenv(args[0], strings.TrimSpace(line))
+			},
+			// sqlite-exec FILE SQL... runs each statement on the
+			// SQLite database FILE, as someone with the file would;
+			// negated, one of them must fail.
+			"sqlite-exec": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: sqlite-exec FILE SQL...")
+				}
+				db, err := sql.Open("sqlite", "file:"+ts.MkAbs(args[0])+"?_pragma=busy_timeout(10000)")
+				ts.Check(err)
+				defer db.Close()
+				for _, q := range args[1:] {
+					_, err := db.Exec(q)
+					if err != nil && neg {
+						ts.Logf("%s: %v", q, err)
+						return
+					}
+					if err != nil {
+						ts.Fatalf("%s: %v", q, err)
+					}
+				}
+				if neg {
+					ts.Fatalf("every statement succeeded")
+				}
+			},
+			// exits CODE COMMAND ARGS... runs the command, like exec,
+			// and checks its exit status.
+			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: exits CODE COMMAND ARGS...")
+				}
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				code := 0
+				var ee *exec.ExitError
+				if err := ts.Exec(args[1], args[2:]...); errors.As(err, &ee) {
+					code = ee.ExitCode()
+				} else if err != nil {
+					ts.Fatalf("%s: %v", args[1], err)
+				}
+				if code != want {
+					ts.Fatalf("%s exited %d, want %d", args[1], code, want)
+				}
 			},
 		},
 	})

@@ -121,9 +121,15 @@ func (e *env) writeSession(c *coordinator.Coordinator, s *coordinator.Session, o
 			c.Cancel(ctx, s.ID)
 			return err
 		}
+		if err := recordPSBTWritten(c, s.ID, *out, psbtEncoding(*b64), s.PSBT); err != nil {
+			return err
+		}
 	}
 	if q.Enabled() {
 		if err := q.Send(cli.PSBTMessage(s.PSBT), e.stdout, e.stderr); err != nil {
+			return err
+		}
+		if err := recordPSBTWritten(c, s.ID, "qr", q.Mode+" "+q.Format, s.PSBT); err != nil {
 			return err
 		}
 	}

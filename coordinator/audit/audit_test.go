@@ -245,8 +245,11 @@ func TestVerifyHead(t *testing.T) {
 	if _, err := audit.Verify(ctx, db2); err != nil {
 		t.Fatal(err)
 	}
-	_, err = audit.VerifyHead(ctx, db2, head)
+	h, err := audit.VerifyHead(ctx, db2, head)
 	wantChainError(t, err, 6, audit.Rewritten)
+	if h.Seq != 5 {
+		t.Fatalf("head of the verified part %v, want 5", h)
+	}
 	if _, err := audit.VerifyHead(ctx, db2, audit.Head{Seq: 3, Hash: es[2].Hash}); err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func (e *ChainError) Unwrap() error { return ErrTampered }
 // its entry, every prev the hash of the entry before. It returns the head
 // (the last entry; its Seq is the number of entries checked) or a
 // *[ChainError] naming the first entry that fails, with the head of the
-// part before it. A chain cut short at its end, or rewritten from some
+// entries before it, which verify. A chain cut short at its end, or rewritten from some
 // entry on with every hash recomputed, still verifies: [VerifyHead]
 // detects those.
 func Verify(ctx context.Context, db Queryer) (Head, error) {
@@ -123,13 +123,13 @@ func verify(ctx context.Context, db Queryer, recorded *Head) (Head, error) {
 			bad = &r
 			break
 		}
-		head.Seq = r.seq
-		copy(head.Hash[:], r.sum)
-		if recorded != nil && recorded.Seq == head.Seq && recorded.Hash != head.Hash {
-			fail = &ChainError{Seq: head.Seq, Problem: Rewritten,
-				Reason: fmt.Sprintf("its hash is %x, the recorded head says %x: the log was rewritten from this entry or before", head.Hash, recorded.Hash)}
+		if recorded != nil && recorded.Seq == r.seq && !bytes.Equal(recorded.Hash[:], r.sum) {
+			fail = &ChainError{Seq: r.seq, Problem: Rewritten,
+				Reason: fmt.Sprintf("its hash is %x, the recorded head says %x: the log was rewritten from this entry or before", r.sum, recorded.Hash)}
 			break
 		}
+		head.Seq = r.seq
+		copy(head.Hash[:], r.sum)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
