@@ -121,7 +121,7 @@ func (e *env) writeSession(c *coordinator.Coordinator, s *coordinator.Session, o
 			c.Cancel(ctx, s.ID)
 			return err
 		}
-		if err := recordPSBTWritten(c, s.ID, *out, psbtEncoding(*b64), s.PSBT); err != nil {
+		if err := recordPSBTWritten(c, s.ID, out, psbtEncoding(b64), s.PSBT); err != nil {
 			return err
 		}
 	}

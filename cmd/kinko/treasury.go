@@ -297,6 +297,9 @@ func (e *env) sweep(args []string) error {
 		if werr := cli.WriteOutput(name, s.PSBT, e.stdout, true, false); werr != nil {
 			return werr
 		}
+		if werr := recordPSBTWritten(c, s.ID, name, psbtEncoding(false), s.PSBT); werr != nil {
+			return werr
+		}
 		fmt.Fprintf(e.stderr, "session %s: %d coins, fee %s, written to %s\n", s.ID, len(plan.Batches[k]), wallet.FormatAmount(s.Fee), name)
 		fmt.Fprintln(e.stdout, s.ID)
 	}
