@@ -37,6 +37,8 @@ func treasuryErr(err error) error {
 		return cli.WithHint(cli.ExitUsage, err, "kinko treasury set --cold NAME --hot NAME --ceiling C [--floor F]")
 	case errors.Is(err, coordinator.ErrNoWallet):
 		return cli.WithHint(cli.ExitUsage, err, "'kinko wallet list' shows the wallets")
+	case errors.Is(err, treasury.ErrSettings):
+		return cli.WithHint(cli.ExitUsage, err, "each tier needs a wallet of its own")
 	case errors.Is(err, treasury.ErrBand):
 		return cli.WithHint(cli.ExitUsage, err, "lower the floor or raise the ceiling")
 	case errors.Is(err, wallet.ErrNetworkMismatch):

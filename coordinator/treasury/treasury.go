@@ -43,6 +43,8 @@ const settingKey = "treasury"
 var (
 	// ErrNotConfigured: no "treasury set" was done yet.
 	ErrNotConfigured = errors.New("no treasury is configured")
+	// ErrSettings: the settings name a wallet twice, or leave one out.
+	ErrSettings = errors.New("invalid treasury settings")
 	// ErrBand: the floor is above the ceiling.
 	ErrBand = errors.New("inconsistent band")
 	// ErrShortfall: the cold wallet cannot cover a top-up.
@@ -188,10 +190,10 @@ func (t *Treasury) Config() Config { return t.cfg }
 // the same store transaction.
 func Set(ctx context.Context, c *coordinator.Coordinator, cfg Config) (*Treasury, error) {
 	if cfg.Cold == "" || cfg.Hot == "" {
-		return nil, errors.New("a treasury needs a cold and a hot wallet")
+		return nil, fmt.Errorf("%w: a treasury needs a cold and a hot wallet", ErrSettings)
 	}
 	if cfg.Floor < 0 || cfg.Floor > wallet.MaxMoney {
-		return nil, fmt.Errorf("floor %d sat is out of range", cfg.Floor)
+		return nil, fmt.Errorf("%w: floor %d sat is out of range", ErrSettings, cfg.Floor)
 	}
 	seen := map[string]string{}
 	var net *wallet.Network
@@ -204,7 +206,7 @@ func Set(ctx context.Context, c *coordinator.Coordinator, cfg Config) (*Treasury
 			role = "deposit"
 		}
 		if other, dup := seen[name]; dup {
-			return nil, fmt.Errorf("wallet %q is both the %s and the %s wallet", name, other, role)
+			return nil, fmt.Errorf("%w: wallet %q is both the %s and the %s wallet", ErrSettings, name, other, role)
 		}
 		seen[name] = role
 		w, err := c.Wallet(ctx, name)
