@@ -37,7 +37,7 @@ Usage:
   kinko sweep NAME --to WALLET [--feerate R] [--min-value V] [--max-inputs N] -o FILE.psbt
   kinko qr encode [--format ur|bbqr] [--fragment N] [--png-dir DIR | --gif FILE | --terminal] FILE
   kinko qr decode [-o OUT] [FILE...]  images, or part strings one a line (stdin by default)
-  kinko audit verify [--head SEQ:HASH]   check the audit log's hash chain; prints its head
+  kinko audit verify [--head SEQ:HASH]  check the audit log's hash chain; prints its head SEQ:HASH
   kinko audit export [--since DATE] [--format jsonl|csv] [-o FILE]
 
 spend, session import and the signer accept and produce QR directly:
@@ -52,6 +52,7 @@ Common flags:
   --rpc-password-file FILE  a file holding the RPC password ($KINKO_RPC_PASSWORD_FILE)
 
 AMOUNT is in BTC ("0.5") or satoshis with a "sat" suffix ("50000sat").
+DATE is 2006-01-02 (UTC) or RFC 3339 (2006-01-02T15:04:05+09:00).
 "kinko COMMAND -h" lists a command's flags.
 Exit status: 0 done, 1 error, 2 usage, 3 refused, 4 declined, 5 node error,
 6 treasury out of band, 7 local storage error.
