@@ -15,12 +15,24 @@ type Derived struct {
 	Change bool
 	Index  uint32
 
-	Script        []byte // the multisig script itself
-	WitnessScript []byte // = Script for wsh and sh(wsh), nil for sh
-	RedeemScript  []byte // sh: Script; sh(wsh): 0x0020||sha256(Script); nil for wsh
-	ScriptPubKey  []byte
-	Address       string
-	Keys          []DerivedKey // in script order (BIP-67 sorted for sortedmulti)
+	// Script is, for a multisig, the multisig script itself. For a
+	// single key it is the P2WPKH witness program OP_0 <hash160(key)>:
+	// the output script of wpkh() and the redeem script of sh(wpkh()).
+	// (A signature for a single key commits, by BIP-143, to the scriptCode
+	// OP_DUP OP_HASH160 <hash160(key)> OP_EQUALVERIFY OP_CHECKSIG, not to
+	// Script.)
+	Script []byte
+	// WitnessScript is Script for wsh and sh(wsh); nil for sh, wpkh and
+	// sh(wpkh), which have none.
+	WitnessScript []byte
+	// RedeemScript is Script for sh and sh(wpkh), 0x0020||sha256(Script)
+	// for sh(wsh), and nil for wsh and wpkh.
+	RedeemScript []byte
+	ScriptPubKey []byte
+	Address      string
+	// Keys are the script's keys in script order (BIP-67 sorted for
+	// sortedmulti); a single key's descriptor has one.
+	Keys []DerivedKey
 }
 
 // DerivedKey is one public key of a derived script with its origin: the
@@ -141,7 +153,11 @@ func (d *Descriptor) deriveBranch(b int, index uint32) (*Derived, error) {
 	if err := checkDistinct(pubs); err != nil {
 		return nil, fmt.Errorf("descriptor: index %d: %w", index, err)
 	}
-	out.Script = multisigScript(d.threshold, pubs)
+	if d.st.singleKey() {
+		out.Script = p2wpkhScript(pubs[0])
+	} else {
+		out.Script = multisigScript(d.threshold, pubs)
+	}
 	switch d.st {
 	case P2WSH:
 		out.WitnessScript = out.Script
@@ -150,9 +166,11 @@ func (d *Descriptor) deriveBranch(b int, index uint32) (*Derived, error) {
 		out.WitnessScript = out.Script
 		out.RedeemScript = p2wshScript(out.Script)
 		out.ScriptPubKey = p2shScript(out.RedeemScript)
-	case P2SH:
+	case P2SH, P2SHP2WPKH:
 		out.RedeemScript = out.Script
 		out.ScriptPubKey = p2shScript(out.Script)
+	case P2WPKH:
+		out.ScriptPubKey = out.Script
 	}
 	out.Address, err = AddressFromScript(out.ScriptPubKey, d.net)
 	if err != nil {
@@ -176,8 +194,8 @@ func checkDistinct(pubs [][]byte) error {
 
 // DeriveScriptPubKeys returns the output scripts of indexes from to
 // from+count-1 on the receive or change branch: the fast path of gap
-// scans. Each script costs one non-hardened derivation per cosigner from
-// the branch keys computed when the descriptor was parsed.
+// scans. Each script costs one non-hardened derivation per key from the
+// branch keys computed when the descriptor was parsed.
 func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]byte, error) {
 	b, err := d.branchFor(change)
 	if err != nil {
@@ -233,21 +251,29 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 				return nil, fmt.Errorf("descriptor: index %d: %w", start+uint64(j), err)
 			}
 			script = script[:0]
-			script = appendNumber(script, d.threshold)
-			for _, p := range pubs {
-				script = appendPush(script, p)
+			if d.st.singleKey() {
+				script = append(script, op0, 20)
+				script = append(script, Hash160(pubs[0])...)
+			} else {
+				script = appendNumber(script, d.threshold)
+				for _, p := range pubs {
+					script = appendPush(script, p)
+				}
+				script = appendNumber(script, n)
+				script = append(script, opCheckMultisig)
 			}
-			script = appendNumber(script, n)
-			script = append(script, opCheckMultisig)
 			out = append(out, wrapScript(d.st, script))
 		}
 	}
 	return out, nil
 }
 
-// wrapScript returns the output script of a multisig script.
+// wrapScript returns the output script of a derived Script (a multisig
+// script or a P2WPKH program, see Derived). script is not retained.
 func wrapScript(st ScriptType, script []byte) []byte {
 	switch st {
+	case P2WPKH:
+		return bytes.Clone(script)
 	case P2WSH:
 		h := sha256.Sum256(script)
 		return append([]byte{op0, 32}, h[:]...)

@@ -25,10 +25,10 @@ var (
 	ErrNotRanged             = errors.New("descriptor is not ranged")
 )
 
-// Descriptor is a parsed multisig output descriptor: wsh(multi),
-// sh(wsh(multi)) or sh(multi), with multi or sortedmulti (BIP-380 to 383,
-// 389). It never holds a private key. A Descriptor is immutable and safe for
-// concurrent use.
+// Descriptor is a parsed watch-only output descriptor (BIP-380 to 383,
+// 389): a multisig, wsh(multi), sh(wsh(multi)) or sh(multi) with multi or
+// sortedmulti, or a single key, wpkh(KEY) or sh(wpkh(KEY)). It never holds
+// a private key. A Descriptor is immutable and safe for concurrent use.
 //
 // Key origins are kept as written and not checked against the keys (BIP-380
 // allows any origin); call Validate on the records of Keys to check them.
@@ -36,7 +36,7 @@ type Descriptor struct {
 	net       *Network
 	st        ScriptType
 	sorted    bool
-	threshold int
+	threshold int // 1 for a single key
 	keys      []keyExpr
 	nBranches int  // alternatives of the multipath step, 1 if none
 	ranged    bool // every key ends in /*
@@ -44,13 +44,15 @@ type Descriptor struct {
 	checksum  string
 }
 
-// ParseDescriptor parses a multisig descriptor: wsh(M), sh(wsh(M)) or
-// sh(M), where M is multi(k,KEY,…) or sortedmulti(k,KEY,…). A KEY is an
-// optional origin "[fingerprint/path]" followed either by a hex public key or
-// by an xpub/tpub with derivation steps: fixed "/N", at most one multipath
-// "/<a;b>" (BIP-389), and an optional final "/*". Hardened markers h and '
-// are accepted in origins; hardened steps after a key, private keys
-// (xprv, WIF) and every other script expression are refused. A trailing
+// ParseDescriptor parses a descriptor kinko can watch: a multisig, wsh(M),
+// sh(wsh(M)) or sh(M), where M is multi(k,KEY,…) or sortedmulti(k,KEY,…),
+// or a single key, wpkh(KEY) or sh(wpkh(KEY)). A KEY is an optional origin
+// "[fingerprint/path]" followed either by a hex public key or by an
+// xpub/tpub with derivation steps: fixed "/N", at most one multipath
+// "/<a;b>" (BIP-389), and an optional final "/*". Keys under wsh() and
+// wpkh() must be compressed (BIP-382). Hardened markers h and ' are
+// accepted in origins; hardened steps after a key, private keys (xprv,
+// WIF) and every other script expression are refused. A trailing
 // "#checksum" is verified if present.
 //
 // With net == nil the network is taken from the extended keys (xpub:
@@ -66,19 +68,24 @@ func ParseDescriptor(s string, net *Network) (*Descriptor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: %w", err)
 	}
-	if len(args) < 2 {
-		return nil, fmt.Errorf("descriptor: %w: multisig without keys", ErrInvalidDescriptor)
+	if d.st.singleKey() {
+		d.threshold = 1
+	} else {
+		if len(args) < 2 {
+			return nil, fmt.Errorf("descriptor: %w: multisig without keys", ErrInvalidDescriptor)
+		}
+		d.threshold, err = parseThreshold(args[0])
+		if err != nil {
+			return nil, fmt.Errorf("descriptor: %w", err)
+		}
+		args = args[1:]
 	}
-	d.threshold, err = parseThreshold(args[0])
-	if err != nil {
-		return nil, fmt.Errorf("descriptor: %w", err)
+	if len(args) > 20 {
+		return nil, fmt.Errorf("descriptor: %w: %d keys, at most 20", ErrTooManyKeys, len(args))
 	}
-	if len(args)-1 > 20 {
-		return nil, fmt.Errorf("descriptor: %w: %d keys, at most 20", ErrTooManyKeys, len(args)-1)
-	}
-	d.keys = make([]keyExpr, len(args)-1)
+	d.keys = make([]keyExpr, len(args))
 	budget := maxDerivations
-	for i, a := range args[1:] {
+	for i, a := range args {
 		if err := parseKeyExpr(a, net, &d.keys[i], &budget); err != nil {
 			return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
 		}
@@ -89,8 +96,9 @@ func ParseDescriptor(s string, net *Network) (*Descriptor, error) {
 	return d, nil
 }
 
-// parseScript parses the script expressions around the multisig and
-// returns its arguments.
+// parseScript parses the script expressions around the multisig or the
+// single key, sets d.st, and returns the arguments of multi() (threshold
+// and keys) or the one key of wpkh().
 func (d *Descriptor) parseScript(s string) ([]string, error) {
 	name, inner, err := splitCall(s)
 	if err != nil {
@@ -99,16 +107,23 @@ func (d *Descriptor) parseScript(s string) ([]string, error) {
 	switch name {
 	case "wsh":
 		d.st = P2WSH
+	case "wpkh":
+		d.st = P2WPKH
+		return singleKeyArg(inner)
 	case "sh":
 		d.st = P2SH
 		n2, in2, err := splitCall(inner)
 		if err != nil {
 			return nil, err
 		}
-		if n2 == "wsh" {
+		switch n2 {
+		case "wsh":
 			d.st = P2SHP2WSH
 			inner = in2
-		} else if n2 == "sh" {
+		case "wpkh":
+			d.st = P2SHP2WPKH
+			return singleKeyArg(in2)
+		case "sh":
 			return nil, fmt.Errorf("%w: sh() inside sh()", ErrInvalidDescriptor)
 		}
 	case "multi", "sortedmulti":
@@ -124,7 +139,7 @@ func (d *Descriptor) parseScript(s string) ([]string, error) {
 	case "multi":
 	case "sortedmulti":
 		d.sorted = true
-	case "wsh", "sh":
+	case "wsh", "sh", "wpkh":
 		return nil, fmt.Errorf("%w: %s() inside %s", ErrInvalidDescriptor, mname, d.st.wrapper())
 	default:
 		return nil, unsupported(mname)
@@ -133,6 +148,17 @@ func (d *Descriptor) parseScript(s string) ([]string, error) {
 		return nil, fmt.Errorf("%w: unexpected parenthesis in the arguments of %s()", ErrInvalidDescriptor, mname)
 	}
 	return strings.Split(margs, ","), nil
+}
+
+// singleKeyArg checks that the argument of wpkh() is one key expression.
+func singleKeyArg(arg string) ([]string, error) {
+	if strings.ContainsAny(arg, "()") {
+		return nil, fmt.Errorf("%w: wpkh() takes a key, not a script expression", ErrInvalidDescriptor)
+	}
+	if strings.Contains(arg, ",") {
+		return nil, fmt.Errorf("%w: wpkh() takes one key", ErrInvalidDescriptor)
+	}
+	return []string{arg}, nil
 }
 
 // wrapper returns the script expressions around the multisig, for messages.
@@ -175,8 +201,8 @@ func funcName(s string) string {
 
 func unsupported(name string) error {
 	switch name {
-	case "pk", "pkh", "wpkh", "combo", "tr", "raw", "addr", "rawtr", "multi_a", "sortedmulti_a":
-		return fmt.Errorf("%w: %s; kinko handles wsh(), sh(wsh()) and sh() around multi() or sortedmulti()",
+	case "pk", "pkh", "combo", "tr", "raw", "addr", "rawtr", "multi_a", "sortedmulti_a":
+		return fmt.Errorf("%w: %s; kinko handles wsh(), sh(wsh()) and sh() around multi() or sortedmulti(), and wpkh() and sh(wpkh())",
 			ErrUnsupportedDescriptor, funcName(name))
 	}
 	return fmt.Errorf("%w: unknown script expression %s", ErrInvalidDescriptor, funcName(name))
@@ -205,6 +231,9 @@ func parseThreshold(s string) (int, error) {
 // addresses. Every record must pass Validate and be of net's family (net
 // nil: the first key's network).
 func NewMultisig(net *Network, st ScriptType, threshold int, keys []*KeyRecord) (*Descriptor, error) {
+	if st.singleKey() {
+		return nil, fmt.Errorf("descriptor: %w %s for a multisig: it is a single-key type", ErrUnknownScriptType, st)
+	}
 	if st != P2WSH && st != P2SHP2WSH && st != P2SH {
 		return nil, fmt.Errorf("descriptor: %w %s", ErrUnknownScriptType, st)
 	}
@@ -345,12 +374,24 @@ func isOrNot(b bool) string {
 func (d *Descriptor) format() string {
 	var b strings.Builder
 	switch d.st {
+	case P2WPKH:
+		b.WriteString("wpkh(")
+	case P2SHP2WPKH:
+		b.WriteString("sh(wpkh(")
 	case P2WSH:
 		b.WriteString("wsh(")
 	case P2SHP2WSH:
 		b.WriteString("sh(wsh(")
 	case P2SH:
 		b.WriteString("sh(")
+	}
+	if d.st.singleKey() {
+		d.keys[0].format(&b)
+		b.WriteString(")")
+		if d.st == P2SHP2WPKH {
+			b.WriteString(")")
+		}
+		return b.String()
 	}
 	if d.sorted {
 		b.WriteString("sortedmulti(")
@@ -381,13 +422,19 @@ func (d *Descriptor) Checksum() string { return d.checksum }
 // Network returns the descriptor's network.
 func (d *Descriptor) Network() *Network { return d.net }
 
-// ScriptType returns P2WSH, P2SHP2WSH or P2SH.
+// ScriptType returns P2WSH, P2SHP2WSH or P2SH for a multisig, P2WPKH or
+// P2SHP2WPKH for a single key.
 func (d *Descriptor) ScriptType() ScriptType { return d.st }
 
-// Threshold returns the number of signatures required.
+// IsMultisig reports whether the descriptor is a multisig (wsh, sh-wsh,
+// sh); false for a single key (wpkh, sh-wpkh).
+func (d *Descriptor) IsMultisig() bool { return !d.st.singleKey() }
+
+// Threshold returns the number of signatures required: 1 for a single key.
 func (d *Descriptor) Threshold() int { return d.threshold }
 
-// Sorted reports whether the descriptor is sortedmulti (BIP-67 key order).
+// Sorted reports whether the descriptor is sortedmulti (BIP-67 key order);
+// false for a single key.
 func (d *Descriptor) Sorted() bool { return d.sorted }
 
 // IsRange reports whether the keys end in /*, so that the descriptor has
