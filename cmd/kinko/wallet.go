@@ -147,7 +147,7 @@ func (e *env) walletImport(args []string) error {
 	}
 	kind := "single-key"
 	if d.IsMultisig() {
-		kind = fmt.Sprintf("%d-of-%d", d.Threshold(), len(d.Keys()))
+		kind = fmt.Sprintf("%d-of-%d", d.Threshold(), len(first.Keys))
 	}
 	fmt.Fprintf(e.stderr, "imported wallet %q: %s %s on %s, scanning from height %d\n", pos[0], kind, d.ScriptType(), d.Network(), h)
 	fmt.Fprintf(e.stderr, "first receive address: %s\n", first.Address)
