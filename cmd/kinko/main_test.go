@@ -86,6 +86,26 @@ func TestScripts(t *testing.T) {
 				_, err := nodeOf(ts).Mine(1)
 				ts.Check(err)
 			},
+			// exits CODE PROG ARGS... runs PROG and checks that it exits
+			// with CODE.
+			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: exits CODE PROG [ARGS...]")
+				}
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				got := 0
+				if err := ts.Exec(args[1], args[2:]...); err != nil {
+					var ee *exec.ExitError
+					if !errors.As(err, &ee) {
+						ts.Fatalf("%s: %v", args[1], err)
+					}
+					got = ee.ExitCode()
+				}
+				if got != want {
+					ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+				}
+			},
 			// envfile VAR FILE sets VAR to the first line of FILE.
 			"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 2 {
@@ -116,25 +136,6 @@ func TestScripts(t *testing.T) {
 				}
 				if neg {
 					ts.Fatalf("every statement succeeded")
-				}
-			},
-			// exits CODE COMMAND ARGS... runs the command, like exec,
-			// and checks its exit status.
-			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
-				if neg || len(args) < 2 {
-					ts.Fatalf("usage: exits CODE COMMAND ARGS...")
-				}
-				want, err := strconv.Atoi(args[0])
-				ts.Check(err)
-				code := 0
-				var ee *exec.ExitError
-				if err := ts.Exec(args[1], args[2:]...); errors.As(err, &ee) {
-					code = ee.ExitCode()
-				} else if err != nil {
-					ts.Fatalf("%s: %v", args[1], err)
-				}
-				if code != want {
-					ts.Fatalf("%s exited %d, want %d", args[1], code, want)
 				}
 			},
 		},
