@@ -94,7 +94,12 @@ type ReviewOutput struct {
 	// Change is true only when the output re-derives from the registered
 	// wallet on its change branch.
 	Change bool
-	Index  uint32
+	// Destination names the registered destination the output re-derives
+	// from, at DestinationChange's branch and Index; empty for an output
+	// that is change or external.
+	Destination       string
+	DestinationChange bool
+	Index             uint32
 }
 
 // Format writes the review for a person to read before approving.
@@ -113,6 +118,12 @@ func (r *Review) Format(w io.Writer) {
 	for i, out := range r.Outputs {
 		if out.Change {
 			fmt.Fprintf(&b, "  %3d  %s  change (verified, change branch, index %d) %s\n", i, wallet.FormatAmount(out.Amount), out.Index, out.Address)
+		} else if out.Destination != "" {
+			branch := "receive"
+			if out.DestinationChange {
+				branch = "change"
+			}
+			fmt.Fprintf(&b, "  %3d  %s  to registered wallet %q, %s index %d (verified) %s\n", i, wallet.FormatAmount(out.Amount), out.Destination, branch, out.Index, out.Address)
 		} else {
 			fmt.Fprintf(&b, "  %3d  %s  external: %s\n", i, wallet.FormatAmount(out.Amount), out.Address)
 		}

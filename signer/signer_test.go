@@ -31,6 +31,7 @@ var testWords = []string{
 type fixture struct {
 	t     testing.TB
 	ks    []*signer.Keystore
+	paths []string
 	recs  []*wallet.KeyRecord
 	desc  *wallet.Descriptor
 	net   *wallet.Network
@@ -43,10 +44,12 @@ func newFixture(t testing.TB, st wallet.ScriptType, m, n, inputs int) *fixture {
 	t.Helper()
 	f := &fixture{t: t, net: wallet.Regtest}
 	for i := 0; i < n; i++ {
-		ks, err := signer.CreateKeystore(filepath.Join(t.TempDir(), "ks"), "pw", testWords[i], "", signer.MinWorkFactor)
+		path := filepath.Join(t.TempDir(), "ks")
+		ks, err := signer.CreateKeystore(path, "pw", testWords[i], "", signer.MinWorkFactor)
 		if err != nil {
 			t.Fatal(err)
 		}
+		f.paths = append(f.paths, path)
 		master, err := ks.Master(f.net)
 		if err != nil {
 			t.Fatal(err)

@@ -22,8 +22,11 @@ Usage:
   kinko-signer restore --keystore FILE [--mnemonic-file F] [--bip39-passphrase-file F]
   kinko-signer xpub --keystore FILE --network N [--script wsh|sh-wsh|sh] [--account I]
   kinko-signer register --keystore FILE [--name NAME] [--network N] [--yes]
-               [--max-per-tx AMOUNT] [--daily-limit AMOUNT] [--allow ADDR...] WALLET
+               [--max-per-tx AMOUNT] [--daily-limit AMOUNT] [--allow ADDR...]
+               [--allow-wallet NAME...] WALLET
+  kinko-signer register --keystore FILE --destination --name NAME [--network N] [--yes] WALLET
   kinko-signer wallets --keystore FILE
+  kinko-signer history --keystore FILE [--json]
   kinko-signer address --keystore FILE WALLET --index N [--change]
   kinko-signer sign --keystore FILE [--yes] [-o OUT.psbt] [--qr MODE]
                [--max-fee AMOUNT] [--max-feerate SAT/VB] [--allow-sighash] IN
@@ -37,6 +40,12 @@ shows the answer as QR codes.
 Passwords are read from the terminal, or from --password-file FILE; never
 from the command line or the environment. WALLET is a descriptor, or a
 file or QR holding one. "-" is stdin.
+
+register --destination registers a wallet the signer may pay (a hot
+wallet) and never signs for: an output paying it is shown as "to
+registered wallet NAME" only after the signer re-derived it. A signing
+wallet's --allow-wallet NAME then lets it pay only such verified outputs
+(and the --allow addresses, if any).
 
 "kinko-signer COMMAND -h" lists a command's flags.
 Exit status: 0 done, 1 error, 2 usage, 3 refused, 4 declined.
@@ -85,6 +94,8 @@ func (e *env) run(args []string) error {
 		return e.register(rest)
 	case "wallets":
 		return e.wallets(rest)
+	case "history":
+		return e.history(rest)
 	case "address":
 		return e.address(rest)
 	case "sign":
