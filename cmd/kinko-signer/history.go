@@ -32,9 +32,12 @@ func (e *env) history(args []string) error {
 	if *asJSON {
 		out := struct {
 			Entries signer.History `json:"entries"`
-			Head    string         `json:"head"`
+			Head    string         `json:"head,omitempty"`
 			Intact  bool           `json:"intact"`
-		}{h, head.String(), verr == nil}
+		}{Entries: h, Intact: verr == nil}
+		if verr == nil {
+			out.Head = head.String()
+		}
 		if out.Entries == nil {
 			out.Entries = signer.History{}
 		}
@@ -63,7 +66,11 @@ func (e *env) history(args []string) error {
 				fmt.Fprintf(&b, "\toutput %d: %s %s %s\n", j, wallet.FormatAmount(o.Amount), to, sanitize(o.Address))
 			}
 		}
-		fmt.Fprintf(&b, "%d entries, chain head %s\n", len(h), head)
+		if verr == nil {
+			fmt.Fprintf(&b, "%d entries, chain head %s\n", len(h), head)
+		} else {
+			fmt.Fprintf(&b, "%d entries, chain broken\n", len(h))
+		}
 		fmt.Fprint(e.stdout, b.String())
 	}
 	if errors.Is(verr, signer.ErrHistoryBroken) {
