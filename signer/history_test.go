@@ -196,3 +196,21 @@ func openTest(t *testing.T, path, password string) []byte {
 	}
 	return buf.Bytes()
 }
+
+// Saving keeps the scrypt cost the keystore was created with.
+func TestSaveKeepsWorkFactor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ks")
+	if _, err := signer.CreateKeystore(path, "pw", testWords[0], "", signer.MinWorkFactor+1); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := signer.OpenKeystore(path, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(readFile(t, path)[:100], []byte(" 11\n")) {
+		t.Errorf("header after saving:\n%s", readFile(t, path)[:100])
+	}
+}

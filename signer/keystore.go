@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -153,7 +155,7 @@ func OpenKeystore(path, password string) (*Keystore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: keystore fails its authentication (edited or damaged): %w", path, err)
 	}
-	ks := &Keystore{path: path, password: password, workFactor: DefaultWorkFactor}
+	ks := &Keystore{path: path, password: password, workFactor: workFactorOf(blob)}
 	if err := json.Unmarshal(plain, &ks.data); err != nil {
 		return nil, fmt.Errorf("%s: keystore contents: %w", path, err)
 	}
@@ -166,6 +168,26 @@ func OpenKeystore(path, password string) (*Keystore, error) {
 		return nil, fmt.Errorf("%s: keystore seed: %w", path, err)
 	}
 	return ks, nil
+}
+
+// workFactorOf reads the scrypt cost from the keystore's age header
+// ("-> scrypt SALT LOGN"), so that saving keeps the cost the keystore was
+// created with rather than raising or lowering it; DefaultWorkFactor if
+// the header does not say or is out of range.
+func workFactorOf(blob []byte) int {
+	lines := bytes.SplitN(blob, []byte("\n"), 3)
+	if len(lines) < 3 {
+		return DefaultWorkFactor
+	}
+	f := strings.Fields(string(lines[1]))
+	if len(f) != 4 || f[0] != "->" || f[1] != "scrypt" {
+		return DefaultWorkFactor
+	}
+	n, err := strconv.Atoi(f[3])
+	if err != nil || n < MinWorkFactor || n > 22 {
+		return DefaultWorkFactor
+	}
+	return n
 }
 
 func (ks *Keystore) seal() ([]byte, error) {
