@@ -60,8 +60,12 @@ func (ks *Keystore) PrepareDestination(name string, d *wallet.Descriptor) (*Regi
 func (ks *Keystore) Destinations() []RegisteredWallet { return ks.data.Destinations }
 
 // Describe says what kind of wallet d is, as reviews and listings show
-// it: "2-of-3 wsh".
+// it: "2-of-3 wsh", or "single-key wpkh" for wpkh() and sh(wpkh())
+// ("single-key sh-wpkh").
 func Describe(d *wallet.Descriptor) string {
+	if !d.IsMultisig() {
+		return "single-key " + d.ScriptType().String()
+	}
 	return fmt.Sprintf("%d-of-%d %s", d.Threshold(), len(d.Keys()), d.ScriptType())
 }
 

@@ -52,7 +52,9 @@ func refuseErr(where, reason string, err error) error {
 // Review is what the signer worked out for itself about a PSBT, from its
 // own derivations: nothing in it is taken on the PSBT's word.
 type Review struct {
-	Wallet   string
+	Wallet string
+	// Kind says what the wallet is: "2-of-3 wsh", "single-key wpkh".
+	Kind     string
 	Network  *wallet.Network
 	Inputs   []ReviewInput
 	Outputs  []ReviewOutput
@@ -105,7 +107,10 @@ type ReviewOutput struct {
 // Format writes the review for a person to read before approving.
 func (r *Review) Format(w io.Writer) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Wallet %q on %s\n", r.Wallet, r.Network)
+	fmt.Fprintf(&b, "Wallet %q on %s: %s wallet\n", r.Wallet, r.Network, r.Kind)
+	if strings.HasPrefix(r.Kind, "single-key") {
+		b.WriteString("This signer's signature alone spends it: no cosigner checks this transaction.\n")
+	}
 	fmt.Fprintf(&b, "Inputs (%d), total %s:\n", len(r.Inputs), wallet.FormatAmount(r.TotalIn))
 	for i, in := range r.Inputs {
 		branch := "receive"

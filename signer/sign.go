@@ -311,7 +311,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	if err != nil {
 		return nil, err
 	}
-	r := &Review{Wallet: w.Name, Network: net, TotalIn: totalIn, Policy: w.Policy}
+	r := &Review{Wallet: w.Name, Kind: Describe(w.desc), Network: net, TotalIn: totalIn, Policy: w.Policy}
 	ours := make(map[int]*inputPlan)
 	for k := range pl.inputs {
 		ours[pl.inputs[k].index] = &pl.inputs[k]
@@ -619,12 +619,7 @@ func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("input %d: %w", ip.index, err)
 		}
-		var hash [32]byte
-		if ip.derived.WitnessScript != nil {
-			hash, err = cache.WitnessV0(ip.index, ip.derived.WitnessScript, ip.amount, ip.hashTyp)
-		} else {
-			hash, err = psbt.LegacySigHash(p.UnsignedTx, ip.index, ip.derived.RedeemScript, ip.hashTyp)
-		}
+		hash, err := sigHash(p.UnsignedTx, cache, pl.wallet.desc.ScriptType(), &ip)
 		if err != nil {
 			return nil, fmt.Errorf("input %d: sighash: %w", ip.index, err)
 		}
@@ -637,6 +632,28 @@ func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
 		}
 	}
 	return out, nil
+}
+
+// sigHash is the hash input ip's signature commits to: BIP-143 over the
+// witness script (wsh, sh-wsh) or over the P2PKH scriptCode of the key
+// (wpkh, sh-wpkh), or the legacy hash over the redeem script (sh).
+func sigHash(tx *psbt.Tx, cache *psbt.SigHashCache, st wallet.ScriptType, ip *inputPlan) ([32]byte, error) {
+	switch st {
+	case wallet.P2WSH, wallet.P2SHP2WSH:
+		return cache.WitnessV0(ip.index, ip.derived.WitnessScript, ip.amount, ip.hashTyp)
+	case wallet.P2WPKH, wallet.P2SHP2WPKH:
+		return cache.WitnessV0(ip.index, p2wpkhScriptCode(ip.pubKey), ip.amount, ip.hashTyp)
+	case wallet.P2SH:
+		return psbt.LegacySigHash(tx, ip.index, ip.derived.RedeemScript, ip.hashTyp)
+	}
+	return [32]byte{}, fmt.Errorf("no signature hash for script type %s", st)
+}
+
+// p2wpkhScriptCode is the BIP-143 scriptCode of a P2WPKH key:
+// OP_DUP OP_HASH160 <hash160(pub)> OP_EQUALVERIFY OP_CHECKSIG.
+func p2wpkhScriptCode(pub []byte) []byte {
+	b := append([]byte{0x76, 0xa9, 0x14}, wallet.Hash160(pub)...)
+	return append(b, 0x88, 0xac)
 }
 
 // SignBytes is what kinko-signer runs on a PSBT file: it detects the

@@ -39,7 +39,9 @@ type fixture struct {
 }
 
 // newFixture makes n keystores, an m-of-n wallet registered on signer 0,
-// and inputs coins at receive indexes 0..inputs-1 worth 1 BTC each.
+// and inputs coins at receive indexes 0..inputs-1 worth 1 BTC each. For
+// the single-key types (wpkh, sh-wpkh) the wallet is signer 0's key alone
+// (m and n are ignored beyond making n keystores).
 func newFixture(t testing.TB, st wallet.ScriptType, m, n, inputs int) *fixture {
 	t.Helper()
 	f := &fixture{t: t, net: wallet.Regtest}
@@ -62,7 +64,14 @@ func newFixture(t testing.TB, st wallet.ScriptType, m, n, inputs int) *fixture {
 		f.recs = append(f.recs, rec)
 	}
 	var err error
-	f.desc, err = wallet.NewMultisig(f.net, st, m, f.recs)
+	switch st {
+	case wallet.P2WPKH:
+		f.desc, err = wallet.ParseDescriptor("wpkh("+f.recs[0].String()+"/<0;1>/*)", f.net)
+	case wallet.P2SHP2WPKH:
+		f.desc, err = wallet.ParseDescriptor("sh(wpkh("+f.recs[0].String()+"/<0;1>/*))", f.net)
+	default:
+		f.desc, err = wallet.NewMultisig(f.net, st, m, f.recs)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Command kinko-signer is the air-gapped signer of a kinko multisig
 // treasury. It keeps a seed encrypted at rest, registers the wallets it
-// co-signs, and signs only what it can verify from its own seed and its
-// registered wallets. It links no networking code.
+// co-signs (multisig, or a single-key wpkh wallet it alone signs for) and
+// the destinations it may pay, and signs only what it can verify from its
+// own seed and its registered wallets. It links no networking code.
 package main
 
 import (
@@ -20,7 +21,7 @@ const usage = `kinko-signer: the air-gapped signer of a kinko multisig treasury
 Usage:
   kinko-signer init --keystore FILE [--words 12|24] [--language english|japanese] [--words-file OUT]
   kinko-signer restore --keystore FILE [--mnemonic-file F] [--bip39-passphrase-file F]
-  kinko-signer xpub --keystore FILE --network N [--script wsh|sh-wsh|sh] [--account I]
+  kinko-signer xpub --keystore FILE --network N [--script wsh|sh-wsh|sh|wpkh|sh-wpkh] [--account I]
   kinko-signer register --keystore FILE [--name NAME] [--network N] [--yes]
                [--max-per-tx AMOUNT] [--daily-limit AMOUNT] [--allow ADDR...]
                [--allow-wallet NAME...] WALLET

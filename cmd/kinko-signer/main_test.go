@@ -30,6 +30,7 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"multisig": cmdMultisig,
+			"wpkh":     cmdWPKH,
 			"mkpsbt":   cmdMkPSBT,
 			// envfile VAR FILE sets VAR to the first line of FILE.
 			"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -74,6 +75,19 @@ func cmdMultisig(ts *testscript.TestScript, neg bool, args []string) {
 		recs = append(recs, rec)
 	}
 	d, err := wallet.NewMultisig(wallet.Regtest, wallet.P2WSH, m, recs)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(d.String()+"\n"), 0o644))
+}
+
+// wpkh OUT KEYFILE writes the regtest single-key descriptor
+// wpkh(KEY/<0;1>/*) of the key record in the file.
+func cmdWPKH(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: wpkh OUT KEYFILE")
+	}
+	rec, err := wallet.ParseKeyRecord(strings.TrimSpace(ts.ReadFile(args[1])), wallet.Regtest)
+	ts.Check(err)
+	d, err := wallet.ParseDescriptor("wpkh("+rec.String()+"/<0;1>/*)", wallet.Regtest)
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(d.String()+"\n"), 0o644))
 }
