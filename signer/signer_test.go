@@ -648,6 +648,17 @@ func FuzzSignBytes(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add(good[:len(good)/2])
+	// A payment to a registered destination, so that the fuzzer reaches
+	// the destination claims too.
+	hot := hotWallet(fx)
+	fx.registerDestination(0, "hot", hot)
+	top := fx.build()
+	fx.payTo(top, hot, false, 12)
+	topUp, err := top.Serialize()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(topUp)
 	f.Add([]byte("cHNidP8BAAoCAAAAAAAAAAAAAA=="))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out, _, err := fx.ks[0].SignBytes(b, signer.Options{}, nil)
