@@ -120,10 +120,9 @@ func TestTreasuryOnRegtest(t *testing.T) {
 	if err := psbt.Combine(full, out); err != nil {
 		t.Fatal(err)
 	}
-	// Finalized by hand (witness <sig> <pubkey>), so that the node, not
-	// kinko's finalizer, judges the signature.
-	ps := full.Inputs[0].PartialSigs[0]
-	full.Inputs[0].FinalScriptWitness = [][]byte{ps.Sig, ps.PubKey}
+	if err := psbt.Finalize(full); err != nil {
+		t.Fatal(err)
+	}
 	broadcast(t, node, full)
 	mine(t, node)
 }

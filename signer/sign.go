@@ -636,24 +636,18 @@ func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
 
 // sigHash is the hash input ip's signature commits to: BIP-143 over the
 // witness script (wsh, sh-wsh) or over the P2PKH scriptCode of the key
-// (wpkh, sh-wpkh), or the legacy hash over the redeem script (sh).
+// (wpkh, sh-wpkh), or the legacy hash over the redeem script (sh). The
+// scripts are the signer's own derivations, never the PSBT's.
 func sigHash(tx *psbt.Tx, cache *psbt.SigHashCache, st wallet.ScriptType, ip *inputPlan) ([32]byte, error) {
 	switch st {
 	case wallet.P2WSH, wallet.P2SHP2WSH:
 		return cache.WitnessV0(ip.index, ip.derived.WitnessScript, ip.amount, ip.hashTyp)
 	case wallet.P2WPKH, wallet.P2SHP2WPKH:
-		return cache.WitnessV0(ip.index, p2wpkhScriptCode(ip.pubKey), ip.amount, ip.hashTyp)
+		return cache.WitnessV0(ip.index, psbt.P2WPKHScriptCode(wallet.Hash160(ip.pubKey)), ip.amount, ip.hashTyp)
 	case wallet.P2SH:
 		return psbt.LegacySigHash(tx, ip.index, ip.derived.RedeemScript, ip.hashTyp)
 	}
 	return [32]byte{}, fmt.Errorf("no signature hash for script type %s", st)
-}
-
-// p2wpkhScriptCode is the BIP-143 scriptCode of a P2WPKH key:
-// OP_DUP OP_HASH160 <hash160(pub)> OP_EQUALVERIFY OP_CHECKSIG.
-func p2wpkhScriptCode(pub []byte) []byte {
-	b := append([]byte{0x76, 0xa9, 0x14}, wallet.Hash160(pub)...)
-	return append(b, 0x88, 0xac)
 }
 
 // SignBytes is what kinko-signer runs on a PSBT file: it detects the
