@@ -101,20 +101,23 @@ func (dst *destination) claim(where string, d psbt.Bip32Derivation) (change bool
 		if o.Fingerprint != wallet.Fingerprint(d.Fingerprint) || len(path) < len(o.Path) || !path[:len(o.Path)].Equal(o.Path) {
 			continue
 		}
+		// After the origin: any fixed steps the descriptor writes after
+		// its key, then the branch and the index. The fixed steps are
+		// checked when the whole path is compared with the derived one.
 		rest := path[len(o.Path):]
-		if len(rest) != 2 || rest[0] > 1 {
-			if len(rest) == 2 && rest[0] >= wallet.Hardened {
+		for _, step := range rest {
+			if step >= wallet.Hardened {
 				return false, 0, true, refuse(where, "claims registered wallet %q at %s, a hardened path no address of it has", dst.name, path)
 			}
+		}
+		if len(rest) < 2 || rest[len(rest)-2] > 1 {
 			return false, 0, true, refuse(where, "claims registered wallet %q at %s, which is not a receive or change path of it", dst.name, path)
 		}
-		if rest[1] >= wallet.Hardened {
-			return false, 0, true, refuse(where, "claims registered wallet %q at %s, a hardened path no address of it has", dst.name, path)
+		branch, index := rest[len(rest)-2], rest[len(rest)-1]
+		if index > maxDestinationIndex {
+			return false, 0, true, refuse(where, "claims registered wallet %q at index %d, beyond %d: no wallet looks that far, the coins would be stranded", dst.name, index, maxDestinationIndex)
 		}
-		if rest[1] > maxDestinationIndex {
-			return false, 0, true, refuse(where, "claims registered wallet %q at index %d, beyond %d: no wallet looks that far, the coins would be stranded", dst.name, rest[1], maxDestinationIndex)
-		}
-		return rest[0] == 1, rest[1], true, nil
+		return branch == 1, index, true, nil
 	}
 	return false, 0, false, nil
 }

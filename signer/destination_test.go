@@ -320,3 +320,27 @@ func TestAllowWallet(t *testing.T) {
 		}
 	})
 }
+
+// A destination whose keys take a fixed step before the branch
+// (KEY/7/<0;1>/*) is verified on the whole path: the fixed step must be
+// the descriptor's.
+func TestDestinationFixedStep(t *testing.T) {
+	f := newFixture(t, wallet.P2WSH, 2, 3, 2)
+	rec := foreignRecord(f)
+	hot, err := wallet.ParseDescriptor("wpkh("+rec.String()+"/7/<0;1>/*)", f.net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.registerDestination(0, "hot", hot)
+	p := f.build()
+	f.payTo(p, hot, false, 5)
+	if _, r, err := f.sign(p, signer.Options{}); err != nil || r.Outputs[0].Destination != "hot" || r.Outputs[0].Index != 5 {
+		t.Fatalf("verified payment: %v", err)
+	}
+	p = f.build()
+	f.payTo(p, hot, false, 5)
+	d := &p.Outputs[0].Bip32Derivation[0]
+	d.Path[len(d.Path)-3] = 8
+	out, _, err := f.sign(p, signer.Options{})
+	refused(t, out, err, "is not its key there")
+}
