@@ -307,6 +307,10 @@ func TestAllowWallet(t *testing.T) {
 		if _, _, err := f.ks[1].Sign(f.build(), signer.Options{}, nil); err != nil {
 			t.Fatal(err)
 		}
+		p := f.build()
+		p.UnsignedTx.Outputs[0].PkScript = append([]byte{0x00, 0x14}, bytes.Repeat([]byte{0x43}, 20)...)
+		out, _, err := f.ks[1].Sign(p, signer.Options{}, nil)
+		refused(t, out, err, `neither on the address list nor a verified address of "hot"`)
 		rw, _, _ := f.ks[1].Wallet("vault")
 		if got := rw.Policy.String(); got != `only to 1 allowed addresses or registered wallets "hot"` {
 			t.Errorf("policy: %s", got)

@@ -89,6 +89,8 @@ func (ks *Keystore) checkPolicy(w *registered, r *Review, now time.Time) error {
 				return refuse("policy", "allowlist: output %d pays %s, which is not on the list", j, out.Address)
 			case out.Destination != "":
 				return refuse("policy", "wallet allowlist: output %d pays registered wallet %q, which is not among %s", j, out.Destination, quoteList(p.AllowWallets))
+			case len(p.Allow) > 0:
+				return refuse("policy", "allowlists: output %d pays %s, which is neither on the address list nor a verified address of %s", j, out.Address, quoteList(p.AllowWallets))
 			default:
 				return refuse("policy", "wallet allowlist: output %d pays %s, which is not a verified address of %s", j, out.Address, quoteList(p.AllowWallets))
 			}
