@@ -14,7 +14,8 @@ import (
 // watched on each branch.
 const GapLimit = 20
 
-// Wallet is a watch-only multisig wallet held by the coordinator.
+// Wallet is a watch-only wallet held by the coordinator: a multisig, or a
+// single key (wpkh, sh(wpkh)) such as an exchange's hot wallet.
 type Wallet struct {
 	Name        string
 	Descriptor  *wallet.Descriptor
@@ -25,8 +26,10 @@ type Wallet struct {
 
 var walletName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-// CreateWallet stores a new watch-only wallet. Its coins are looked for
-// from block height birthday on.
+// CreateWallet stores a new watch-only wallet of any descriptor the
+// wallet package parses, multisig or single key; it must be ranged with
+// receive and change branches (<0;1>/*). Its coins are looked for from
+// block height birthday on.
 func (c *Coordinator) CreateWallet(ctx context.Context, name string, d *wallet.Descriptor, birthday int64) error {
 	if !walletName.MatchString(name) {
 		return fmt.Errorf("wallet name %q: use letters, digits, '.', '_' and '-' (at most 64)", name)
@@ -77,6 +80,14 @@ func extendScripts(t *sql.Tx, name string, d *wallet.Descriptor, change bool, up
 		return fmt.Errorf("derive wallet %q: %w", name, err)
 	}
 	for k, spk := range spks {
+		var other string
+		err := t.QueryRow(`SELECT wallet FROM scripts WHERE script = ?`, spk).Scan(&other)
+		if err == nil {
+			return fmt.Errorf("wallet %q: %w: %q", name, ErrScriptsWatched, other)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		if _, err := t.Exec(`INSERT INTO scripts (script, wallet, change, idx) VALUES (?, ?, ?, ?)`, spk, name, change, from+uint32(k)); err != nil {
 			return fmt.Errorf("watch script: %w", err)
 		}

@@ -23,6 +23,9 @@ Usage:
   kinko descriptor check [--network N] DESCRIPTOR
   kinko descriptor derive [--network N] [--change] [--from I] [--count N] DESCRIPTOR
   kinko wallet create NAME --threshold M --key RECORD... [--network N] [--script wsh|sh-wsh|sh] [--birthday H]
+  kinko wallet import NAME DESCRIPTOR [--network N] [--birthday H]
+                                     watch any descriptor kinko derives, multisig or single key
+                                     (wpkh, sh(wpkh)); DESCRIPTOR is the text or a file holding it
   kinko wallet descriptor NAME       print the wallet's descriptor, to register on each signer
   kinko wallet address NAME          hand out the next unused receive address
   kinko wallet list
