@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/kinko-project/kinko/coordinator/audit"
 	"github.com/kinko-project/kinko/wallet"
 )
 
@@ -31,6 +32,16 @@ var walletName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // receive and change branches (<0;1>/*). Its coins are looked for from
 // block height birthday on.
 func (c *Coordinator) CreateWallet(ctx context.Context, name string, d *wallet.Descriptor, birthday int64) error {
+	return c.addWallet(ctx, name, d, birthday, audit.WalletCreated)
+}
+
+// ImportWallet is CreateWallet for a wallet made elsewhere (an exchange's
+// hot wallet, say), recorded in the audit log as imported.
+func (c *Coordinator) ImportWallet(ctx context.Context, name string, d *wallet.Descriptor, birthday int64) error {
+	return c.addWallet(ctx, name, d, birthday, audit.WalletImported)
+}
+
+func (c *Coordinator) addWallet(ctx context.Context, name string, d *wallet.Descriptor, birthday int64, kind audit.Kind) error {
 	if !walletName.MatchString(name) {
 		return fmt.Errorf("wallet name %q: use letters, digits, '.', '_' and '-' (at most 64)", name)
 	}
@@ -57,7 +68,7 @@ func (c *Coordinator) CreateWallet(ctx context.Context, name string, d *wallet.D
 				return err
 			}
 		}
-		return auditWalletCreated(ctx, t, name, d, birthday)
+		return auditWalletAdded(ctx, t, kind, name, d, birthday)
 	})
 }
 

@@ -140,7 +140,7 @@ func (e *env) walletImport(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.CreateWallet(context.Background(), pos[0], d, h); err != nil {
+	if err := c.ImportWallet(context.Background(), pos[0], d, h); err != nil {
 		return err
 	}
 	first, err := d.Derive(false, 0)
