@@ -387,6 +387,9 @@ func BenchmarkSweepFromStore10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if len(coins) != 10_000 {
+			b.Fatalf("%d spendable coins", len(coins))
+		}
 		if _, err := treasury.PlanSweep(coins, p); err != nil {
 			b.Fatal(err)
 		}
