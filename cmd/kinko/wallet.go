@@ -79,25 +79,7 @@ func (e *env) walletCreate(args []string) error {
 	if err != nil {
 		return cli.WithHint(cli.ExitRefused, err, "")
 	}
-	h, err := e.birthday(bday)
-	if err != nil {
-		return err
-	}
-	c, err := e.store()
-	if err != nil {
-		return err
-	}
-	if err := c.CreateWallet(context.Background(), pos[0], d, h); err != nil {
-		return err
-	}
-	first, err := d.Derive(false, 0)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stderr, "created wallet %q: %d-of-%d %s on %s, scanning from height %d\n", pos[0], *threshold, len(records), st, net, h)
-	fmt.Fprintf(e.stderr, "first receive address: %s\n", first.Address)
-	fmt.Fprintln(e.stdout, d.String())
-	return nil
+	return e.addWallet(pos[0], d, bday, false)
 }
 
 // walletImport watches a wallet given by its descriptor: any descriptor
@@ -132,6 +114,12 @@ func (e *env) walletImport(args []string) error {
 		return cli.WithHint(cli.ExitRefused, errors.New("wallet import: the descriptor needs receive and change branches"),
 			"end each key with /<0;1>/*")
 	}
+	return e.addWallet(pos[0], d, bday, true)
+}
+
+// addWallet stores a new wallet, created here or imported, scanned from
+// its birthday, and prints what it is and its descriptor.
+func (e *env) addWallet(name string, d *wallet.Descriptor, bday *cli.Int64, imported bool) error {
 	h, err := e.birthday(bday)
 	if err != nil {
 		return err
@@ -140,7 +128,11 @@ func (e *env) walletImport(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.ImportWallet(context.Background(), pos[0], d, h); err != nil {
+	add, verb := c.CreateWallet, "created"
+	if imported {
+		add, verb = c.ImportWallet, "imported"
+	}
+	if err := add(context.Background(), name, d, h); err != nil {
 		return err
 	}
 	first, err := d.Derive(false, 0)
@@ -151,7 +143,7 @@ func (e *env) walletImport(args []string) error {
 	if d.IsMultisig() {
 		kind = fmt.Sprintf("%d-of-%d", d.Threshold(), len(first.Keys))
 	}
-	fmt.Fprintf(e.stderr, "imported wallet %q: %s %s on %s, scanning from height %d\n", pos[0], kind, d.ScriptType(), d.Network(), h)
+	fmt.Fprintf(e.stderr, "%s wallet %q: %s %s on %s, scanning from height %d\n", verb, name, kind, d.ScriptType(), d.Network(), h)
 	fmt.Fprintf(e.stderr, "first receive address: %s\n", first.Address)
 	fmt.Fprintln(e.stdout, d.String())
 	return nil
