@@ -79,7 +79,8 @@ func (e *env) walletCreate(args []string) error {
 	h := birthday
 	if h < 0 {
 		h = 0
-		if e.rpcHost != "" {
+		e.netHint = net.Name
+		if e.nodeConfigured() {
 			node, err := e.node()
 			if err != nil {
 				return err
