@@ -213,3 +213,33 @@ func FuzzParseCookie(f *testing.F) {
 		}
 	})
 }
+
+func TestProblems(t *testing.T) {
+	n := &NodeCheck{Synced: true, RPCs: []RPCCheck{
+		{Method: "getblock", Required: true, Answered: true, Note: "ok"},
+		{Method: "estimatesmartfee", Required: false, Answered: false, Note: "rpc error -32601: Method not found"},
+	}}
+	if !n.OK() {
+		t.Fatalf("problems: %q", n.Problems())
+	}
+	n.RPCs = append(n.RPCs, RPCCheck{Method: "testmempoolaccept", Required: true, Note: "rpc error -32601: Method not found"})
+	n.Synced, n.SyncNote = false, "in initial block download"
+	p := n.Problems()
+	if len(p) != 2 || !strings.Contains(p[0], "initial block download") || !strings.Contains(p[1], "testmempoolaccept") {
+		t.Fatalf("problems: %q", p)
+	}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, true},
+		{&RPCError{Code: -5, Message: "No such mempool or blockchain transaction"}, true},
+		{&RPCError{Code: -32601, Message: "Method not found"}, false},
+		{&RPCError{Code: -1, Message: "Command unimplemented"}, false},
+		{errors.New("connection refused"), false},
+	} {
+		if got := answered(tc.err); got != tc.want {
+			t.Errorf("answered(%v) = %v", tc.err, got)
+		}
+	}
+}
