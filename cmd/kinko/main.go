@@ -30,6 +30,7 @@ Usage:
   kinko wallet address NAME          hand out the next unused receive address
   kinko wallet list
   kinko sync [--rescan NAME]         find the wallets' coins on the node
+  kinko node check [--network N]     what kinko needs from the node, and whether it has it (exit 5 if not)
   kinko balance NAME
   kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] -o FILE.psbt
   kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID
@@ -53,6 +54,9 @@ Common flags:
   --rpc-host HOST:PORT      the node's RPC address ($KINKO_RPC_HOST)
   --rpc-user USER           ($KINKO_RPC_USER)
   --rpc-password-file FILE  a file holding the RPC password ($KINKO_RPC_PASSWORD_FILE)
+  --rpc-cookie-file FILE    Bitcoin Core's .cookie, instead of user and password ($KINKO_RPC_COOKIE_FILE)
+                            With no credentials given, kinko uses Core's cookie at its default
+                            place for the wallets' network (~/.bitcoin/regtest/.cookie, …).
 
 AMOUNT is in BTC ("0.5") or satoshis with a "sat" suffix ("50000sat").
 DATE is 2006-01-02 (UTC) or RFC 3339 (2006-01-02T15:04:05+09:00).
@@ -73,12 +77,14 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 
-	datadir     string
-	rpcHost     string
-	rpcUser     string
-	rpcPassFile string
-	coordinator *coordinator.Coordinator
-	nodeClient  *chain.Client
+	datadir       string
+	rpcHost       string
+	rpcUser       string
+	rpcPassFile   string
+	rpcCookieFile string
+	netHint       string // the network whose default cookie to look for; "" = the wallets'
+	coordinator   *coordinator.Coordinator
+	nodeClient    *chain.Client
 }
 
 func (e *env) run(args []string) error {
@@ -98,6 +104,8 @@ func (e *env) run(args []string) error {
 		return e.wallet(rest)
 	case "sync":
 		return e.sync(rest)
+	case "node":
+		return e.nodeCommand(rest)
 	case "balance":
 		return e.balance(rest)
 	case "spend":
@@ -132,6 +140,7 @@ func (e *env) flags(name string) *flag.FlagSet {
 	fs.StringVar(&e.rpcHost, "rpc-host", os.Getenv("KINKO_RPC_HOST"), "node RPC host:port")
 	fs.StringVar(&e.rpcUser, "rpc-user", os.Getenv("KINKO_RPC_USER"), "node RPC user")
 	fs.StringVar(&e.rpcPassFile, "rpc-password-file", os.Getenv("KINKO_RPC_PASSWORD_FILE"), "file holding the node RPC password")
+	fs.StringVar(&e.rpcCookieFile, "rpc-cookie-file", os.Getenv("KINKO_RPC_COOKIE_FILE"), "Bitcoin Core's cookie file (user:password), read again when the node restarts")
 	return fs
 }
 
@@ -139,13 +148,9 @@ func (e *env) store() (*coordinator.Coordinator, error) {
 	if e.coordinator != nil {
 		return e.coordinator, nil
 	}
-	dir := e.datadir
-	if dir == "" {
-		cfg, err := os.UserConfigDir()
-		if err != nil {
-			return nil, cli.WithHint(cli.ExitUsage, err, "give --datadir")
-		}
-		dir = filepath.Join(cfg, "kinko")
+	dir, err := e.dataDir()
+	if err != nil {
+		return nil, err
 	}
 	c, err := coordinator.Open(dir)
 	if err != nil {
@@ -155,26 +160,14 @@ func (e *env) store() (*coordinator.Coordinator, error) {
 	return c, nil
 }
 
-// node connects to the configured node.
-func (e *env) node() (*chain.Client, error) {
-	if e.nodeClient != nil {
-		return e.nodeClient, nil
+// dataDir is --datadir, or kinko under the user's configuration directory.
+func (e *env) dataDir() (string, error) {
+	if e.datadir != "" {
+		return e.datadir, nil
 	}
-	if e.rpcHost == "" {
-		return nil, cli.WithHint(cli.ExitNode, coordinator.ErrNoNode, "give --rpc-host, --rpc-user and --rpc-password-file (or $KINKO_RPC_HOST, …)")
-	}
-	pass := ""
-	if e.rpcPassFile != "" {
-		p, err := cli.ReadSecretFile(e.rpcPassFile, e.stderr)
-		if err != nil {
-			return nil, fmt.Errorf("rpc password: %w", err)
-		}
-		pass = p
-	}
-	c, err := chain.Dial(chain.Config{Host: e.rpcHost, User: e.rpcUser, Pass: pass})
+	cfg, err := os.UserConfigDir()
 	if err != nil {
-		return nil, cli.WithHint(cli.ExitNode, err, "is the node running, and are the RPC address and credentials right?")
+		return "", cli.WithHint(cli.ExitUsage, err, "give --datadir")
 	}
-	e.nodeClient = c
-	return c, nil
+	return filepath.Join(cfg, "kinko"), nil
 }

@@ -81,9 +81,18 @@ func TestScripts(t *testing.T) {
 				_, err = nodeOf(ts).Fund(spk, amt)
 				ts.Check(err)
 			},
-			// mine N mines N blocks.
+			// mine [N] mines N blocks (default 1).
 			"mine": func(ts *testscript.TestScript, neg bool, args []string) {
-				_, err := nodeOf(ts).Mine(1)
+				k := 1
+				if len(args) > 1 {
+					ts.Fatalf("usage: mine [N]")
+				}
+				if len(args) == 1 {
+					var err error
+					k, err = strconv.Atoi(args[0])
+					ts.Check(err)
+				}
+				_, err := nodeOf(ts).Mine(k)
 				ts.Check(err)
 			},
 			// exits CODE PROG ARGS... runs PROG and checks that it exits
@@ -105,6 +114,17 @@ func TestScripts(t *testing.T) {
 				if got != want {
 					ts.Fatalf("%s exited %d, want %d", args[1], got, want)
 				}
+			},
+			// cookie FILE writes the node's RPC user and password to
+			// FILE in the form of Bitcoin Core's cookie (user:password).
+			"cookie": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: cookie FILE")
+				}
+				_, user, pass := nodeOf(ts).RPC()
+				p := ts.MkAbs(args[0])
+				ts.Check(os.MkdirAll(filepath.Dir(p), 0o700))
+				ts.Check(os.WriteFile(p, []byte(user+":"+pass), 0o600))
 			},
 			// envfile VAR FILE sets VAR to the first line of FILE.
 			"envfile": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -120,6 +120,7 @@ func (e *env) walletImport(args []string) error {
 // addWallet stores a new wallet, created here or imported, scanned from
 // its birthday, and prints what it is and its descriptor.
 func (e *env) addWallet(name string, d *wallet.Descriptor, bday *cli.Int64, imported bool) error {
+	e.netHint = d.Network().Name
 	h, err := e.birthday(bday)
 	if err != nil {
 		return err
@@ -156,7 +157,7 @@ func (e *env) birthday(given *cli.Int64) (int64, error) {
 	if given.IsSet() {
 		return *given.P, nil
 	}
-	if e.rpcHost == "" {
+	if !e.nodeConfigured() {
 		return 0, nil
 	}
 	node, err := e.node()
