@@ -69,7 +69,17 @@ func loadSession(ctx context.Context, db queryer, id string) (*Session, error) {
 
 // Sessions lists the sessions of every wallet, newest first.
 func (c *Coordinator) Sessions(ctx context.Context) ([]*Session, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT id FROM sessions ORDER BY created DESC, id`)
+	return c.sessions(ctx, `SELECT id FROM sessions ORDER BY created DESC, id`)
+}
+
+// PendingSessions lists the sessions not yet broadcast nor cancelled
+// (open or finalized), newest first.
+func (c *Coordinator) PendingSessions(ctx context.Context) ([]*Session, error) {
+	return c.sessions(ctx, `SELECT id FROM sessions WHERE state IN (?, ?) ORDER BY created DESC, id`, StateOpen, StateFinalized)
+}
+
+func (c *Coordinator) sessions(ctx context.Context, q string, args ...any) ([]*Session, error) {
+	rows, err := c.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
