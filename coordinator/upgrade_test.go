@@ -2,10 +2,15 @@ package coordinator_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/wallet"
@@ -175,5 +180,130 @@ func TestMakeV0Store(t *testing.T) {
 	js, _ := json.MarshalIndent(m, "", "\t")
 	if err := os.WriteFile(filepath.Join(out, "manifest.json"), append(js, '\n'), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// v0Store copies testdata/v0-store's database into a new directory.
+func v0Store(t *testing.T) string {
+	t.Helper()
+	db, err := os.ReadFile(filepath.Join("testdata", "v0-store", coordinator.DBName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, coordinator.DBName), db, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func wantManifest(t *testing.T) *manifest {
+	t.Helper()
+	js, err := os.ReadFile(filepath.Join("testdata", "v0-store", "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := json.Unmarshal(js, &m); err != nil {
+		t.Fatal(err)
+	}
+	return &m
+}
+
+func sameManifest(t *testing.T, got, want *manifest) {
+	t.Helper()
+	g, _ := json.MarshalIndent(got, "", " ")
+	w, _ := json.MarshalIndent(want, "", " ")
+	if string(g) != string(w) {
+		t.Errorf("the upgraded store reads back\n%s\nthe old code read\n%s", g, w)
+	}
+	if len(want.Wallets) != 2 || len(want.Sessions) != 4 {
+		t.Fatalf("manifest holds %d wallets and %d sessions, want 2 and 4", len(want.Wallets), len(want.Sessions))
+	}
+}
+
+func schemaVersion(t *testing.T, dir string) int64 {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(dir, coordinator.DBName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v int64
+	if err := db.QueryRow(`SELECT max(version_id) FROM goose_db_version`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestUpgradeFromV0(t *testing.T) {
+	dir := v0Store(t)
+	c, err := coordinator.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameManifest(t, readManifest(t, c), wantManifest(t))
+	c.Close()
+	v := schemaVersion(t, dir)
+	if v < 3 {
+		t.Fatalf("schema version %d after the upgrade", v)
+	}
+	// Opening again changes nothing.
+	c, err = coordinator.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameManifest(t, readManifest(t, c), wantManifest(t))
+	c.Close()
+	if v2 := schemaVersion(t, dir); v2 != v {
+		t.Errorf("schema version %d on the second open, %d on the first", v2, v)
+	}
+}
+
+// A store made before blocks had a time column gets it from step 2.
+func TestUpgradeAddsBlockTimes(t *testing.T) {
+	dir := v0Store(t)
+	db, err := sql.Open("sqlite", filepath.Join(dir, coordinator.DBName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`ALTER TABLE blocks DROP COLUMN time`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	c, err := coordinator.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The wallets' outflow reads blocks.time.
+	if _, err := c.Outflow(context.Background(), "vault", time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewerStoreRefused(t *testing.T) {
+	dir := t.TempDir()
+	c, err := coordinator.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	v := schemaVersion(t, dir)
+	db, err := sql.Open("sqlite", filepath.Join(dir, coordinator.DBName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, 1)`, v+1); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = coordinator.Open(dir)
+	if !errors.Is(err, coordinator.ErrStoreTooNew) {
+		t.Fatalf("opening a store of schema %d: %v, want ErrStoreTooNew", v+1, err)
+	}
+	want := fmt.Sprintf("its schema is version %d, this kinko knows up to %d", v+1, v)
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not say %q", err, want)
 	}
 }

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -148,8 +149,11 @@ func (e *env) store() (*coordinator.Coordinator, error) {
 		dir = filepath.Join(cfg, "kinko")
 	}
 	c, err := coordinator.Open(dir)
+	if errors.Is(err, coordinator.ErrStoreTooNew) {
+		return nil, cli.WithHint(cli.ExitStore, err, "run the kinko that upgraded it, or a newer one")
+	}
 	if err != nil {
-		return nil, err
+		return nil, cli.WithHint(cli.ExitStore, err, "")
 	}
 	e.coordinator = c
 	return c, nil
