@@ -35,7 +35,6 @@ var (
 	ErrNoCoin         = errors.New("no such coin")
 )
 
-
 // Coordinator is the online, watch-only side of kinko: wallets, coins,
 // and signing sessions, all kept in one SQLite file.
 type Coordinator struct {
