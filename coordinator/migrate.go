@@ -40,7 +40,8 @@ func goMigrations() []*goose.Migration {
 		goose.NewGoMigration(2, &goose.GoFunc{RunTx: addBlockTimes}, nil),
 		// 3: the audit log's table and triggers. Package audit owns its
 		// DDL (audit.Schema, which only adds), so that the log's format
-		// and its table are described in one place.
+		// and its table are described in one place; migrate also runs it
+		// on every open, to put back triggers someone dropped.
 		goose.NewGoMigration(3, &goose.GoFunc{RunTx: func(ctx context.Context, t *sql.Tx) error {
 			_, err := t.ExecContext(ctx, audit.Schema)
 			return err
@@ -88,5 +89,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("upgrade the schema: %w", err)
 	}
-	return nil
+	// The audit log's triggers are put back on every open, as before
+	// migrations: someone with the file may have dropped them. (The
+	// schema only adds, so this changes nothing otherwise.)
+	return audit.Init(ctx, db)
 }
