@@ -17,6 +17,8 @@ import (
 type Payment struct {
 	Address string
 	Amount  int64 // satoshis
+	// Label, if not empty, is kept as the output's label (BIP-329).
+	Label string
 }
 
 // SpendRequest describes a spend from a wallet.
@@ -40,6 +42,8 @@ type SpendRequest struct {
 }
 
 // DustLimit is the smallest change output kept; less goes to the fee.
+// (A payment may be smaller, down to its output type's dust threshold,
+// wallet.DustThreshold.)
 const DustLimit = 1000
 
 // MaxFeeRate is the highest fee rate a spend may be built with.
@@ -85,8 +89,8 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 		if err != nil {
 			return nil, fmt.Errorf("payment %d: %w", k+1, err)
 		}
-		if p.Amount < DustLimit {
-			return nil, fmt.Errorf("payment %d: amount %d sat is below the dust limit of %d sat", k+1, p.Amount, DustLimit)
+		if d := wallet.DustThreshold(spk); p.Amount < d {
+			return nil, fmt.Errorf("payment %d: amount %d sat is below the dust limit of %d sat for a %s output", k+1, p.Amount, d, wallet.OutputType(spk))
 		}
 		target += p.Amount
 		if target > 21_000_000*100_000_000 {
@@ -203,6 +207,42 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 		return nil, err
 	}
 	return sess, nil
+}
+
+// SpendBatch is Spend for a batch of payments split into sessions of at
+// most maxOutputs payments each (0: one session), in the order given.
+// Either every session is opened or none is: if one cannot be, those
+// opened before it are cancelled, releasing their coins.
+func (c *Coordinator) SpendBatch(ctx context.Context, name string, req SpendRequest, maxOutputs int) ([]*Session, error) {
+	if maxOutputs < 0 {
+		return nil, fmt.Errorf("at most %d outputs per session: want a positive number", maxOutputs)
+	}
+	if maxOutputs == 0 || maxOutputs >= len(req.Payments) {
+		s, err := c.Spend(ctx, name, req)
+		if err != nil {
+			return nil, err
+		}
+		return []*Session{s}, nil
+	}
+	if req.SweepTo != "" {
+		return nil, fmt.Errorf("a sweep is one session: it cannot be split")
+	}
+	var out []*Session
+	for i := 0; i < len(req.Payments); i += maxOutputs {
+		part := req
+		part.Payments = req.Payments[i:min(i+maxOutputs, len(req.Payments))]
+		s, err := c.Spend(ctx, name, part)
+		if err != nil {
+			for _, o := range out {
+				if cerr := c.Cancel(ctx, o.ID); cerr != nil {
+					err = errors.Join(err, fmt.Errorf("cancel session %s: %w", o.ID, cerr))
+				}
+			}
+			return nil, fmt.Errorf("session %d of %d: %w", len(out)+1, (len(req.Payments)+maxOutputs-1)/maxOutputs, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // onlyCoins keeps the coins named in want, refusing one that is not among

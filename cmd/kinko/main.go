@@ -33,6 +33,10 @@ Usage:
   kinko sync [--rescan NAME]         find the wallets' coins on the node
   kinko balance NAME
   kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] -o FILE.psbt
+  kinko spend NAME --pay-file FILE [--max-outputs N] [--feerate SAT/VB] -o FILE.psbt
+                                     a batch from CSV (address,amount[,label]) or JSON, - for stdin;
+                                     every line is checked first (exit 3 listing each bad line);
+                                     with --max-outputs, one session (FILE-1.psbt, …) per N payments
   kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID
   kinko treasury set --cold NAME --hot NAME [--deposit NAME]... --ceiling C [--floor F]
                                      C: an amount, a share ("5%") or days of withdrawals ("3d")
