@@ -36,6 +36,9 @@ type SpendRequest struct {
 	// control). Each must be the wallet's, confirmed, unspent and not
 	// reserved, or the spend is refused naming it.
 	Coins []psbt.OutPoint
+	// Exclude are coins the spend must not use (coin control); each must
+	// be a coin of the wallet. Frozen coins are never used.
+	Exclude []psbt.OutPoint
 	// SweepTo, when set, is paid everything Coins hold less the fee, with
 	// no change output; Payments must then be empty.
 	SweepTo string
@@ -116,6 +119,11 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 		}
 		if len(req.Coins) > 0 {
 			if coins, err = onlyCoins(coins, req.Coins, name); err != nil {
+				return err
+			}
+		}
+		if len(req.Exclude) > 0 {
+			if coins, err = excludeCoins(t, coins, req.Exclude, name); err != nil {
 				return err
 			}
 		}
@@ -257,7 +265,7 @@ func onlyCoins(coins []Coin, want []psbt.OutPoint, wallet string) ([]Coin, error
 	for _, op := range want {
 		c, ok := have[op]
 		if !ok {
-			return nil, fmt.Errorf("coin %s is not a confirmed, unspent, unreserved coin of wallet %q: %w", op, wallet, ErrNoCoin)
+			return nil, fmt.Errorf("coin %s is not a confirmed, unspent, unreserved, unfrozen coin of wallet %q: %w", op, wallet, ErrNoCoin)
 		}
 		if seen[op] {
 			return nil, fmt.Errorf("coin %s is named twice", op)
@@ -341,11 +349,12 @@ func BaseWeight(tx *psbt.Tx, d *wallet.Descriptor) int {
 	return w
 }
 
-// spendable loads the wallet's unspent, unreserved coins confirmed at or
-// below maxHeight.
+// spendable loads the wallet's unspent, unreserved, unfrozen coins
+// confirmed at or below maxHeight.
 func spendable(t *sql.Tx, name string, maxHeight int64) ([]Coin, error) {
 	rows, err := t.Query(`SELECT txid, vout, value, change, idx, height FROM utxos
-		WHERE wallet = ? AND spent_height IS NULL AND session IS NULL AND height > 0 AND height <= ?`, name, maxHeight)
+		WHERE wallet = ? AND spent_height IS NULL AND session IS NULL AND height > 0 AND height <= ?
+		AND NOT EXISTS (SELECT 1 FROM frozen f WHERE f.txid = utxos.txid AND f.vout = utxos.vout)`, name, maxHeight)
 	if err != nil {
 		return nil, err
 	}

@@ -32,11 +32,15 @@ Usage:
   kinko wallet list
   kinko sync [--rescan NAME]         find the wallets' coins on the node
   kinko balance NAME
-  kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] -o FILE.psbt
+  kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] [--from OUTPOINT...] [--exclude OUTPOINT...] -o FILE.psbt
+                                     --from: only these coins; --exclude: never these
   kinko spend NAME --pay-file FILE [--max-outputs N] [--feerate SAT/VB] -o FILE.psbt
                                      a batch from CSV (address,amount[,label]) or JSON, - for stdin;
                                      every line is checked first (exit 3 listing each bad line);
                                      with --max-outputs, one session (FILE-1.psbt, …) per N payments
+  kinko coins NAME                   list the wallet's coins: outpoint, value, confirmations,
+                                     address index, frozen or reserved by a session, label
+  kinko coins freeze|unfreeze OUTPOINT...   frozen coins are never spent (nor swept, nor rebalanced)
   kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID
   kinko treasury set --cold NAME --hot NAME [--deposit NAME]... --ceiling C [--floor F]
                                      C: an amount, a share ("5%") or days of withdrawals ("3d")
@@ -109,6 +113,8 @@ func (e *env) run(args []string) error {
 		return e.spend(rest)
 	case "session":
 		return e.session(rest)
+	case "coins":
+		return e.coins(rest)
 	case "treasury":
 		return e.treasury(rest)
 	case "sweep":

@@ -11,6 +11,7 @@ import (
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/coordinator/chain"
 	"github.com/kinko-project/kinko/internal/cli"
+	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/wallet"
 )
 
@@ -19,6 +20,9 @@ func (e *env) spend(args []string) error {
 	var tos cli.Strings
 	fs.Var(&tos, "to", "ADDR:AMOUNT to pay (repeat for several)")
 	payFile := fs.String("pay-file", "", "a file of payments, CSV (address,amount[,label]) or JSON; - for stdin")
+	var from, exclude cli.Strings
+	fs.Var(&from, "from", "TXID:VOUT: spend only from these coins (repeat, or comma-separated)")
+	fs.Var(&exclude, "exclude", "TXID:VOUT: never spend these coins (repeat, or comma-separated)")
 	var maxOutputs int64
 	cli.Int64Var(fs, &maxOutputs, "max-outputs", 0, 1, 10_000, "split the payments into sessions of at most N payments each")
 	var feeRate float64
@@ -45,6 +49,17 @@ func (e *env) spend(args []string) error {
 		return cli.Usagef("spend: give -o FILE.psbt (or -o - for stdout), or --qr")
 	}
 	var pays []coordinator.Payment
+	var only, skip []psbt.OutPoint
+	if len(from) > 0 {
+		if only, err = outPoints(from); err != nil {
+			return err
+		}
+	}
+	if len(exclude) > 0 {
+		if skip, err = outPoints(exclude); err != nil {
+			return err
+		}
+	}
 	for _, t := range tos {
 		i := strings.LastIndexByte(t, ':')
 		if i < 0 {
@@ -84,11 +99,14 @@ func (e *env) spend(args []string) error {
 	if err != nil {
 		return cli.WithHint(cli.ExitNode, err, "")
 	}
-	req := coordinator.SpendRequest{Payments: pays, FeeRate: rate, LockTime: uint32(height)}
+	req := coordinator.SpendRequest{Payments: pays, FeeRate: rate, LockTime: uint32(height), Coins: only, Exclude: skip}
 	ss, err := c.SpendBatch(ctx, pos[0], req, int(maxOutputs))
 	if err != nil {
 		if errors.Is(err, wallet.ErrNetworkMismatch) {
 			return cli.WithHint(cli.ExitUsage, err, "the address is for another network than the wallet's")
+		}
+		if errors.Is(err, coordinator.ErrNoCoin) {
+			return cli.WithHint(cli.ExitRefused, err, "'kinko coins "+pos[0]+"' lists the wallet's coins; nothing was reserved")
 		}
 		return err
 	}
