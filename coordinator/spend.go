@@ -39,6 +39,8 @@ type SpendRequest struct {
 	// Exclude are coins the spend must not use (coin control); each must
 	// be a coin of the wallet. Frozen coins are never used.
 	Exclude []psbt.OutPoint
+	// Cap bounds the fee; the zero value is the default cap.
+	Cap FeeCap
 	// SweepTo, when set, is paid everything Coins hold less the fee, with
 	// no change output; Payments must then be empty.
 	SweepTo string
@@ -48,6 +50,42 @@ type SpendRequest struct {
 // (A payment may be smaller, down to its output type's dust threshold,
 // wallet.DustThreshold.)
 const DustLimit = 1000
+
+// The coordinator's fee cap, the same as the signer's defaults
+// (signer.DefaultMaxFee, signer.DefaultMaxFeeRate): a PSBT the signers
+// would refuse is not built.
+const (
+	DefaultMaxFee     = 5_000_000 // sat: 0.05 BTC
+	DefaultMaxFeeRate = 1000      // sat/vB
+)
+
+// ErrFeeCap means a PSBT's fee would be above the fee cap.
+var ErrFeeCap = errors.New("fee above the cap")
+
+// FeeCap bounds the fee of a PSBT the coordinator builds. A zero field
+// means its default (DefaultMaxFee, DefaultMaxFeeRate).
+type FeeCap struct {
+	Fee  int64   // sat
+	Rate float64 // sat/vB
+}
+
+// check refuses fee over vsize above the cap.
+func (fc FeeCap) check(fee int64, vsize int) error {
+	maxFee, maxRate := fc.Fee, fc.Rate
+	if maxFee <= 0 {
+		maxFee = DefaultMaxFee
+	}
+	if !(maxRate > 0) {
+		maxRate = DefaultMaxFeeRate
+	}
+	if fee > maxFee {
+		return fmt.Errorf("%w: the fee would be %s, above the cap of %s", ErrFeeCap, wallet.FormatAmount(fee), wallet.FormatAmount(maxFee))
+	}
+	if rate := float64(fee) / float64(max(vsize, 1)); rate > maxRate {
+		return fmt.Errorf("%w: the fee rate would be %.1f sat/vB, above the cap of %g sat/vB", ErrFeeCap, rate, maxRate)
+	}
+	return nil
+}
 
 // MaxFeeRate is the highest fee rate a spend may be built with.
 const MaxFeeRate = 5000
@@ -167,6 +205,9 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 			if _, err := t.Exec(`UPDATE scripts SET used = 1 WHERE wallet = ? AND change = 1 AND idx = ?`, name, changeIdx); err != nil {
 				return err
 			}
+		}
+		if err := req.Cap.check(sel.Fee, (sel.Weight+3)/4); err != nil {
+			return err
 		}
 		funded := make([]FundedCoin, len(sel.Coins))
 		for k, coin := range sel.Coins {

@@ -42,6 +42,8 @@ Usage:
                                      address index, frozen or reserved by a session, label
   kinko coins freeze|unfreeze OUTPOINT...   frozen coins are never spent (nor swept, nor rebalanced)
   kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID
+  kinko session bump ID --feerate R -o FILE.psbt   replace a broadcast transaction (RBF, BIP-125)
+  kinko session cpfp ID --feerate R -o FILE.psbt   spend its unconfirmed change so both reach R
   kinko treasury set --cold NAME --hot NAME [--deposit NAME]... --ceiling C [--floor F]
                                      C: an amount, a share ("5%") or days of withdrawals ("3d")
   kinko treasury status [--json | --format text|json|prometheus]   exit 6 when the hot wallet is out of band

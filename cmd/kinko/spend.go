@@ -20,6 +20,10 @@ func (e *env) spend(args []string) error {
 	var tos cli.Strings
 	fs.Var(&tos, "to", "ADDR:AMOUNT to pay (repeat for several)")
 	payFile := fs.String("pay-file", "", "a file of payments, CSV (address,amount[,label]) or JSON; - for stdin")
+	var targetBlocks int64
+	cli.Int64Var(fs, &targetBlocks, "target-blocks", 0, 1, 1008, "use the node's fee estimate for confirmation within N blocks (default 6; --feerate wins)")
+	var capf feeCapFlags
+	capf.register(fs)
 	var from, exclude cli.Strings
 	fs.Var(&from, "from", "TXID:VOUT: spend only from these coins (repeat, or comma-separated)")
 	fs.Var(&exclude, "exclude", "TXID:VOUT: never spend these coins (repeat, or comma-separated)")
@@ -47,6 +51,10 @@ func (e *env) spend(args []string) error {
 	}
 	if *out == "" && !q.Enabled() {
 		return cli.Usagef("spend: give -o FILE.psbt (or -o - for stdout), or --qr")
+	}
+	fc, err := capf.cap()
+	if err != nil {
+		return err
 	}
 	var pays []coordinator.Payment
 	var only, skip []psbt.OutPoint
@@ -91,7 +99,7 @@ func (e *env) spend(args []string) error {
 	if _, err := c.Sync(ctx, node); err != nil {
 		return cli.WithHint(cli.ExitNode, err, "")
 	}
-	rate, err := e.feeRate(node, feeRate, *yes)
+	rate, err := e.feeRateFor(node, feeRate, int(targetBlocks), *yes)
 	if err != nil {
 		return err
 	}
@@ -99,7 +107,7 @@ func (e *env) spend(args []string) error {
 	if err != nil {
 		return cli.WithHint(cli.ExitNode, err, "")
 	}
-	req := coordinator.SpendRequest{Payments: pays, FeeRate: rate, LockTime: uint32(height), Coins: only, Exclude: skip}
+	req := coordinator.SpendRequest{Payments: pays, FeeRate: rate, LockTime: uint32(height), Coins: only, Exclude: skip, Cap: fc}
 	ss, err := c.SpendBatch(ctx, pos[0], req, int(maxOutputs))
 	if err != nil {
 		if errors.Is(err, wallet.ErrNetworkMismatch) {
@@ -108,7 +116,7 @@ func (e *env) spend(args []string) error {
 		if errors.Is(err, coordinator.ErrNoCoin) {
 			return cli.WithHint(cli.ExitRefused, err, "'kinko coins "+pos[0]+"' lists the wallet's coins; nothing was reserved")
 		}
-		return err
+		return feeCapError(err)
 	}
 	if len(ss) == 1 {
 		return e.writeSession(c, ss[0], *out, *b64, &q)
@@ -158,20 +166,34 @@ func (e *env) readPayFile(c *coordinator.Coordinator, name, path string) ([]coor
 	return pays, nil
 }
 
-// feeRate is the rate the operator gave, or the node's estimate once the
-// operator approved it (or said --yes).
+// feeRate is the rate the operator gave, or the node's estimate for
+// confirmation within 6 blocks once the operator approved it (or said
+// --yes).
 func (e *env) feeRate(node *chain.Client, given float64, yes bool) (float64, error) {
+	return e.feeRateFor(node, given, 0, yes)
+}
+
+// feeRateFor is feeRate for confirmation within target blocks (0: 6),
+// saying which of the node's RPCs gave the estimate.
+func (e *env) feeRateFor(node *chain.Client, given float64, target int, yes bool) (float64, error) {
 	if given != 0 {
+		if target != 0 {
+			fmt.Fprintf(e.stderr, "--feerate %g given: the node's estimate is not asked for\n", given)
+		}
 		return given, nil
 	}
-	rate, err := node.FeeRate()
+	if target == 0 {
+		target = 6
+	}
+	est, err := node.EstimateFee(target)
+	rate := est.Rate
 	if errors.Is(err, chain.ErrNoFeeEstimate) {
 		return 0, cli.WithHint(cli.ExitUsage, errors.New("the node offers no fee estimate"), "give --feerate SAT/VB")
 	}
 	if err != nil {
 		return 0, cli.WithHint(cli.ExitNode, err, "give --feerate SAT/VB")
 	}
-	fmt.Fprintf(e.stderr, "the node estimates %.1f sat/vB\n", rate)
+	fmt.Fprintf(e.stderr, "the node estimates %s\n", est)
 	if !yes {
 		tty, err := cli.OpenTTY()
 		if err != nil {
