@@ -245,11 +245,15 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 		}
 		vsize := (sel.Weight + 3) / 4
 		ts := now()
-		if _, err := t.Exec(`INSERT INTO sessions (id, wallet, created, state, txid, psbt, fee, vsize, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, name, ts, StateOpen, tx.TxID().String(), blob, sel.Fee, vsize, ts); err != nil {
+		why := sel.Why
+		if sweepScript != nil {
+			why = fmt.Sprintf("sweep: all %d coins named, no change", len(sel.Coins))
+		}
+		if _, err := t.Exec(`INSERT INTO sessions (id, wallet, created, state, txid, psbt, fee, vsize, updated, selection) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, name, ts, StateOpen, tx.TxID().String(), blob, sel.Fee, vsize, ts, why); err != nil {
 			return err
 		}
-		sess = &Session{ID: id, Wallet: name, State: StateOpen, TxID: tx.TxID().String(), PSBT: blob, Fee: sel.Fee, VSize: vsize, Created: ts}
+		sess = &Session{ID: id, Wallet: name, State: StateOpen, TxID: tx.TxID().String(), PSBT: blob, Fee: sel.Fee, VSize: vsize, Created: ts, Selection: why}
 		return auditSessionOpened(ctx, t, sess, net)
 	})
 	if err != nil {
