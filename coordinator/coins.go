@@ -123,16 +123,11 @@ func (c *Coordinator) Freeze(ctx context.Context, ops []psbt.OutPoint, freeze bo
 			if err != nil {
 				return err
 			}
-			var res sql.Result
-			if freeze {
-				res, err = t.ExecContext(ctx, `INSERT OR IGNORE INTO frozen (txid, vout, wallet, since) VALUES (?, ?, ?, ?)`, op.Hash.String(), op.Index, name, now())
-			} else {
-				res, err = t.ExecContext(ctx, `DELETE FROM frozen WHERE txid = ? AND vout = ?`, op.Hash.String(), op.Index)
-			}
+			changedOne, err := setFrozen(t, name, op, freeze)
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 1 {
+			if changedOne {
 				changed++
 				if byWallet[name] == nil {
 					wallets = append(wallets, name)

@@ -245,6 +245,9 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 		}
 		vsize := (sel.Weight + 3) / 4
 		ts := now()
+		if err := labelPayments(t, name, req.Payments); err != nil {
+			return err
+		}
 		why := sel.Why
 		if sweepScript != nil {
 			why = fmt.Sprintf("sweep: all %d coins named, no change", len(sel.Coins))

@@ -41,6 +41,9 @@ Usage:
   kinko coins NAME                   list the wallet's coins: outpoint, value, confirmations,
                                      address index, frozen or reserved by a session, label
   kinko coins freeze|unfreeze OUTPOINT...   frozen coins are never spent (nor swept, nor rebalanced)
+  kinko labels export NAME [-o FILE] | import NAME FILE   the wallet's labels as BIP-329 JSON Lines
+  kinko history NAME [--since DATE] [--format table|csv|json]   date, txid, confirmations, sent,
+                                     received, fee, labels and session of each transaction
   kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID
   kinko session bump ID --feerate R -o FILE.psbt   replace a broadcast transaction (RBF, BIP-125)
   kinko session cpfp ID --feerate R -o FILE.psbt   spend its unconfirmed change so both reach R
@@ -117,6 +120,10 @@ func (e *env) run(args []string) error {
 		return e.session(rest)
 	case "coins":
 		return e.coins(rest)
+	case "labels":
+		return e.labels(rest)
+	case "history":
+		return e.history(rest)
 	case "treasury":
 		return e.treasury(rest)
 	case "sweep":
