@@ -36,9 +36,9 @@ func vsizeOf(tx *psbt.Tx) int {
 	return (weight + 3) / 4
 }
 
-// BumpInfo describes a broadcast session's transaction as a fee bump
+// feeState describes a broadcast session's transaction as a fee bump
 // sees it.
-type BumpInfo struct {
+type feeState struct {
 	Fee   int64
 	VSize int     // of the transaction broadcast
 	Rate  float64 // Fee / VSize
@@ -47,7 +47,7 @@ type BumpInfo struct {
 	MinRate float64
 }
 
-func bumpInfo(s *Session) (*BumpInfo, *psbt.Tx, error) {
+func bumpInfo(s *Session) (*feeState, *psbt.Tx, error) {
 	if s.State != StateBroadcast || len(s.FinalTx) == 0 {
 		return nil, nil, fmt.Errorf("session %s is %s: only a broadcast transaction is bumped: %w", s.ID, s.State, ErrSessionState)
 	}
@@ -55,7 +55,7 @@ func bumpInfo(s *Session) (*BumpInfo, *psbt.Tx, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	bi := &BumpInfo{Fee: s.Fee, VSize: vsizeOf(final)}
+	bi := &feeState{Fee: s.Fee, VSize: vsizeOf(final)}
 	bi.Rate = float64(bi.Fee) / float64(bi.VSize)
 	bi.MinRate = bi.Rate + IncrementalRelayFee
 	return bi, final, nil

@@ -34,8 +34,8 @@ const (
 	LabelOutput = "output"
 )
 
-// Label is one BIP-329 record.
-type Label struct {
+// exportRecord is one BIP-329 record as ExportLabels writes it.
+type exportRecord struct {
 	Type  string `json:"type"`
 	Ref   string `json:"ref"`
 	Label string `json:"label,omitempty"`
@@ -270,7 +270,7 @@ func (c *Coordinator) ExportLabels(ctx context.Context, name string, w io.Writer
 	n := 0
 	no := false
 	for rows.Next() {
-		var l Label
+		var l exportRecord
 		var isFrozen bool
 		if err := rows.Scan(&l.Type, &l.Ref, &l.Label, &isFrozen); err != nil {
 			return n, err
