@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	"github.com/kinko-project/kinko/internal/psbt"
-	"github.com/kinko-project/kinko/wallet"
 )
 
 // Coin is a spendable output of a wallet.
@@ -24,6 +23,14 @@ type Selection struct {
 	Change int64 // 0 when no change output is made
 	Fee    int64
 	Weight int // of the signed transaction, at worst-case signature sizes
+	// Algorithm names what chose the coins: AlgoBnB, AlgoSingle or
+	// AlgoLargestFirst.
+	Algorithm string
+	// Waste is the selection's waste metric (see SelectCoins), in sat.
+	Waste int64
+	// Why says, for a person, which candidates there were and why this
+	// one was chosen.
+	Why string
 }
 
 // SelectParams describe the transaction being funded.
@@ -34,7 +41,16 @@ type SelectParams struct {
 	InputWeight int     // one signed wallet input
 	ChangeOut   int     // weight of a change output
 	Dust        int64   // change below this is given to the fee
+	// LongTermFeeRate is the rate, in sat/vB, at which the wallet
+	// expects to spend its coins some day; 0 means
+	// DefaultLongTermFeeRate. Above it, selections with fewer inputs
+	// waste less; below it, more (consolidation).
+	LongTermFeeRate float64
 }
+
+// DefaultLongTermFeeRate is Bitcoin Core's default -consolidatefeerate,
+// its long-term fee-rate estimate for the waste metric.
+const DefaultLongTermFeeRate = 10
 
 // FeeFor is the fee, rounded up, of a transaction of weight at rate
 // sat/vB.
@@ -43,23 +59,31 @@ func FeeFor(weight int, rate float64) int64 {
 	return int64(math.Ceil(float64(vsize) * rate))
 }
 
-// SelectCoins picks coins to pay p.Target plus the fee at p.FeeRate.
-// It prefers one coin that covers everything (the smallest such), then
-// falls back to largest-first, which keeps the input count low: a
-// treasury pays per input, and fewer inputs link fewer coins.
-func SelectCoins(coins []Coin, p SelectParams) (*Selection, error) {
-	if p.Target <= 0 {
-		return nil, fmt.Errorf("nothing to pay")
+// largestFirst is kinko's first coin selection, kept as a candidate and
+// as the baseline its successor is measured against: the smallest single
+// coin that pays target, fee and a change output, else the largest coins
+// first until they pay, with change.
+func largestFirst(coins []Coin, p SelectParams) (*Selection, error) {
+	sorted := sortDesc(coins)
+	if sel := singleCoin(sorted, p); sel != nil {
+		return sel, nil
 	}
-	// Written so that NaN fails; the bound keeps every fee far from
-	// overflowing (a standard transaction of 400,000 WU at 5,000 sat/vB
-	// costs 5 BTC).
-	if !(p.FeeRate > 0 && p.FeeRate <= MaxFeeRate) {
-		return nil, fmt.Errorf("fee rate %v sat/vB is outside 0..%d", p.FeeRate, MaxFeeRate)
+	if sel := largestFirstOnly(sorted, p); sel != nil {
+		return sel, nil
 	}
-	if p.Target > wallet.MaxMoney {
-		return nil, fmt.Errorf("payments add up to more than 21 million BTC")
+	return nil, insufficient(coins, p)
+}
+
+func insufficient(coins []Coin, p SelectParams) error {
+	var total int64
+	for _, c := range coins {
+		total += c.Value
 	}
+	return fmt.Errorf("%w: %d sat spendable, %d sat needed before fees", ErrInsufficient, total, p.Target)
+}
+
+// sortDesc returns the coins by value, largest first (ties by outpoint).
+func sortDesc(coins []Coin) []Coin {
 	sorted := make([]Coin, len(coins))
 	copy(sorted, coins)
 	sort.Slice(sorted, func(i, j int) bool {
@@ -68,24 +92,40 @@ func SelectCoins(coins []Coin, p SelectParams) (*Selection, error) {
 		}
 		return sorted[i].OutPoint.String() < sorted[j].OutPoint.String()
 	})
-	// One coin: the smallest that pays target, fee and a change output.
+	return sorted
+}
+
+// singleCoin is the smallest coin of sorted (largest first) that pays
+// target, fee and a change output; nil if none does.
+func singleCoin(sorted []Coin, p SelectParams) *Selection {
 	need1 := p.Target + FeeFor(p.BaseWeight+p.InputWeight+p.ChangeOut, p.FeeRate)
-	if i := sort.Search(len(sorted), func(i int) bool { return sorted[i].Value < need1 }); i > 0 {
-		return finish(sorted[i-1:i], p)
+	i := sort.Search(len(sorted), func(i int) bool { return sorted[i].Value < need1 })
+	if i == 0 {
+		return nil
 	}
+	sel, err := finish(sorted[i-1:i], p)
+	if err != nil {
+		return nil
+	}
+	sel.Algorithm = AlgoSingle
+	return sel
+}
+
+// largestFirstOnly takes the largest coins of sorted until they pay.
+func largestFirstOnly(sorted []Coin, p SelectParams) *Selection {
 	var sum int64
 	for n := 1; n <= len(sorted); n++ {
 		sum += sorted[n-1].Value
-		w := p.BaseWeight + n*p.InputWeight
-		if sum >= p.Target+FeeFor(w, p.FeeRate) {
-			return finish(sorted[:n], p)
+		if sum >= p.Target+FeeFor(p.BaseWeight+n*p.InputWeight, p.FeeRate) {
+			sel, err := finish(sorted[:n], p)
+			if err != nil {
+				return nil
+			}
+			sel.Algorithm = AlgoLargestFirst
+			return sel
 		}
 	}
-	var total int64
-	for _, c := range coins {
-		total += c.Value
-	}
-	return nil, fmt.Errorf("%w: %d sat spendable, %d sat needed before fees", ErrInsufficient, total, p.Target)
+	return nil
 }
 
 func finish(sel []Coin, p SelectParams) (*Selection, error) {

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/kinko-project/kinko/internal/psbt"
@@ -67,30 +66,6 @@ func TestSelectCoins(t *testing.T) {
 	if _, err := SelectCoins(coins(10_000), p); err == nil {
 		t.Error("nothing to pay was accepted")
 	}
-}
-
-// BenchmarkSelectCoins selects from a wallet of 100,000 coins, as a busy
-// treasury's deposit wallet may hold.
-func BenchmarkSelectCoins(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 2))
-	vals := make([]int64, 100_000)
-	for i := range vals {
-		vals[i] = 10_000 + r.Int64N(5_000_000)
-	}
-	cs := coins(vals...)
-	p := params
-	p.Target = 200_000_000 // needs many coins
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		sel, err := SelectCoins(cs, p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if i == 0 {
-			b.ReportMetric(float64(len(sel.Coins)), "inputs")
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/selection")
 }
 
 // A fee rate that is not a finite number in range is refused, never turned

@@ -15,12 +15,15 @@ import (
 )
 
 // Session states. A session moves open → finalized → broadcast, or to
-// cancelled, which releases its coins.
+// cancelled, which releases its coins. A session in a fee bump's family
+// (one replacing another, or replaced) becomes replaced when a conflicting
+// transaction of the family confirms.
 const (
 	StateOpen      = "open"
 	StateFinalized = "finalized"
 	StateBroadcast = "broadcast"
 	StateCancelled = "cancelled"
+	StateReplaced  = "replaced"
 )
 
 // Session is one signing session: a PSBT the coordinator built, the
@@ -39,6 +42,13 @@ type Session struct {
 	FinalTx       []byte
 	BroadcastTxID string
 	Parts         int // partial PSBTs imported
+	// Replaces is the session this one replaces (a fee bump, RBF).
+	Replaces string
+	// Parent is the session whose unconfirmed change this one spends to
+	// pay for both (CPFP).
+	Parent string
+	// Selection says which coin selection chose the inputs, and why.
+	Selection string
 }
 
 // Session loads the session with the given id.
@@ -53,10 +63,10 @@ type queryer interface {
 func loadSession(ctx context.Context, db queryer, id string) (*Session, error) {
 	var s Session
 	var final []byte
-	var btx sql.NullString
+	var btx, replaces, parent sql.NullString
 	err := db.QueryRowContext(ctx, `SELECT id, wallet, state, txid, psbt, fee, vsize, created, final_tx, broadcast_txid,
-		(SELECT count(*) FROM session_parts WHERE session = sessions.id) FROM sessions WHERE id = ?`, id).
-		Scan(&s.ID, &s.Wallet, &s.State, &s.TxID, &s.PSBT, &s.Fee, &s.VSize, &s.Created, &final, &btx, &s.Parts)
+		(SELECT count(*) FROM session_parts WHERE session = sessions.id), replaces, parent, selection FROM sessions WHERE id = ?`, id).
+		Scan(&s.ID, &s.Wallet, &s.State, &s.TxID, &s.PSBT, &s.Fee, &s.VSize, &s.Created, &final, &btx, &s.Parts, &replaces, &parent, &s.Selection)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%q: %w", id, ErrNoSession)
 	}
@@ -64,6 +74,7 @@ func loadSession(ctx context.Context, db queryer, id string) (*Session, error) {
 		return nil, err
 	}
 	s.FinalTx, s.BroadcastTxID = final, btx.String
+	s.Replaces, s.Parent = replaces.String, parent.String
 	return &s, nil
 }
 

@@ -17,6 +17,8 @@ import (
 type Payment struct {
 	Address string
 	Amount  int64 // satoshis
+	// Label, if not empty, is kept as the output's label (BIP-329).
+	Label string
 }
 
 // SpendRequest describes a spend from a wallet.
@@ -34,13 +36,56 @@ type SpendRequest struct {
 	// control). Each must be the wallet's, confirmed, unspent and not
 	// reserved, or the spend is refused naming it.
 	Coins []psbt.OutPoint
+	// Exclude are coins the spend must not use (coin control); each must
+	// be a coin of the wallet. Frozen coins are never used.
+	Exclude []psbt.OutPoint
+	// Cap bounds the fee; the zero value is the default cap.
+	Cap FeeCap
 	// SweepTo, when set, is paid everything Coins hold less the fee, with
 	// no change output; Payments must then be empty.
 	SweepTo string
 }
 
 // DustLimit is the smallest change output kept; less goes to the fee.
+// (A payment may be smaller, down to its output type's dust threshold,
+// wallet.DustThreshold.)
 const DustLimit = 1000
+
+// The coordinator's fee cap, the same as the signer's defaults
+// (signer.DefaultMaxFee, signer.DefaultMaxFeeRate): a PSBT the signers
+// would refuse is not built.
+const (
+	DefaultMaxFee     = 5_000_000 // sat: 0.05 BTC
+	DefaultMaxFeeRate = 1000      // sat/vB
+)
+
+// ErrFeeCap means a PSBT's fee would be above the fee cap.
+var ErrFeeCap = errors.New("fee above the cap")
+
+// FeeCap bounds the fee of a PSBT the coordinator builds. A zero field
+// means its default (DefaultMaxFee, DefaultMaxFeeRate).
+type FeeCap struct {
+	Fee  int64   // sat
+	Rate float64 // sat/vB
+}
+
+// check refuses fee over vsize above the cap.
+func (fc FeeCap) check(fee int64, vsize int) error {
+	maxFee, maxRate := fc.Fee, fc.Rate
+	if maxFee <= 0 {
+		maxFee = DefaultMaxFee
+	}
+	if !(maxRate > 0) {
+		maxRate = DefaultMaxFeeRate
+	}
+	if fee > maxFee {
+		return fmt.Errorf("%w: the fee would be %s, above the cap of %s", ErrFeeCap, wallet.FormatAmount(fee), wallet.FormatAmount(maxFee))
+	}
+	if rate := float64(fee) / float64(max(vsize, 1)); rate > maxRate {
+		return fmt.Errorf("%w: the fee rate would be %.1f sat/vB, above the cap of %g sat/vB", ErrFeeCap, rate, maxRate)
+	}
+	return nil
+}
 
 // MaxFeeRate is the highest fee rate a spend may be built with.
 const MaxFeeRate = 5000
@@ -85,8 +130,8 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 		if err != nil {
 			return nil, fmt.Errorf("payment %d: %w", k+1, err)
 		}
-		if p.Amount < DustLimit {
-			return nil, fmt.Errorf("payment %d: amount %d sat is below the dust limit of %d sat", k+1, p.Amount, DustLimit)
+		if d := wallet.DustThreshold(spk); p.Amount < d {
+			return nil, fmt.Errorf("payment %d: amount %d sat is below the dust limit of %d sat for a %s output", k+1, p.Amount, d, wallet.OutputType(spk))
 		}
 		target += p.Amount
 		if target > 21_000_000*100_000_000 {
@@ -112,6 +157,11 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 		}
 		if len(req.Coins) > 0 {
 			if coins, err = onlyCoins(coins, req.Coins, name); err != nil {
+				return err
+			}
+		}
+		if len(req.Exclude) > 0 {
+			if coins, err = excludeCoins(t, coins, req.Exclude, name); err != nil {
 				return err
 			}
 		}
@@ -156,6 +206,9 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 				return err
 			}
 		}
+		if err := req.Cap.check(sel.Fee, (sel.Weight+3)/4); err != nil {
+			return err
+		}
 		funded := make([]FundedCoin, len(sel.Coins))
 		for k, coin := range sel.Coins {
 			var raw []byte
@@ -192,17 +245,60 @@ func (c *Coordinator) Spend(ctx context.Context, name string, req SpendRequest) 
 		}
 		vsize := (sel.Weight + 3) / 4
 		ts := now()
-		if _, err := t.Exec(`INSERT INTO sessions (id, wallet, created, state, txid, psbt, fee, vsize, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, name, ts, StateOpen, tx.TxID().String(), blob, sel.Fee, vsize, ts); err != nil {
+		if err := labelPayments(t, name, req.Payments); err != nil {
 			return err
 		}
-		sess = &Session{ID: id, Wallet: name, State: StateOpen, TxID: tx.TxID().String(), PSBT: blob, Fee: sel.Fee, VSize: vsize, Created: ts}
+		why := sel.Why
+		if sweepScript != nil {
+			why = fmt.Sprintf("sweep: all %d coins named, no change", len(sel.Coins))
+		}
+		if _, err := t.Exec(`INSERT INTO sessions (id, wallet, created, state, txid, psbt, fee, vsize, updated, selection) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, name, ts, StateOpen, tx.TxID().String(), blob, sel.Fee, vsize, ts, why); err != nil {
+			return err
+		}
+		sess = &Session{ID: id, Wallet: name, State: StateOpen, TxID: tx.TxID().String(), PSBT: blob, Fee: sel.Fee, VSize: vsize, Created: ts, Selection: why}
 		return auditSessionOpened(ctx, t, sess, net)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return sess, nil
+}
+
+// SpendBatch is Spend for a batch of payments split into sessions of at
+// most maxOutputs payments each (0: one session), in the order given.
+// Either every session is opened or none is: if one cannot be, those
+// opened before it are cancelled, releasing their coins.
+func (c *Coordinator) SpendBatch(ctx context.Context, name string, req SpendRequest, maxOutputs int) ([]*Session, error) {
+	if maxOutputs < 0 {
+		return nil, fmt.Errorf("at most %d outputs per session: want a positive number", maxOutputs)
+	}
+	if maxOutputs == 0 || maxOutputs >= len(req.Payments) {
+		s, err := c.Spend(ctx, name, req)
+		if err != nil {
+			return nil, err
+		}
+		return []*Session{s}, nil
+	}
+	if req.SweepTo != "" {
+		return nil, fmt.Errorf("a sweep is one session: it cannot be split")
+	}
+	var out []*Session
+	for i := 0; i < len(req.Payments); i += maxOutputs {
+		part := req
+		part.Payments = req.Payments[i:min(i+maxOutputs, len(req.Payments))]
+		s, err := c.Spend(ctx, name, part)
+		if err != nil {
+			for _, o := range out {
+				if cerr := c.Cancel(ctx, o.ID); cerr != nil {
+					err = errors.Join(err, fmt.Errorf("cancel session %s: %w", o.ID, cerr))
+				}
+			}
+			return nil, fmt.Errorf("session %d of %d: %w", len(out)+1, (len(req.Payments)+maxOutputs-1)/maxOutputs, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // onlyCoins keeps the coins named in want, refusing one that is not among
@@ -217,7 +313,7 @@ func onlyCoins(coins []Coin, want []psbt.OutPoint, wallet string) ([]Coin, error
 	for _, op := range want {
 		c, ok := have[op]
 		if !ok {
-			return nil, fmt.Errorf("coin %s is not a confirmed, unspent, unreserved coin of wallet %q: %w", op, wallet, ErrNoCoin)
+			return nil, fmt.Errorf("coin %s is not a confirmed, unspent, unreserved, unfrozen coin of wallet %q: %w", op, wallet, ErrNoCoin)
 		}
 		if seen[op] {
 			return nil, fmt.Errorf("coin %s is named twice", op)
@@ -301,11 +397,12 @@ func BaseWeight(tx *psbt.Tx, d *wallet.Descriptor) int {
 	return w
 }
 
-// spendable loads the wallet's unspent, unreserved coins confirmed at or
-// below maxHeight.
+// spendable loads the wallet's unspent, unreserved, unfrozen coins
+// confirmed at or below maxHeight.
 func spendable(t *sql.Tx, name string, maxHeight int64) ([]Coin, error) {
 	rows, err := t.Query(`SELECT txid, vout, value, change, idx, height FROM utxos
-		WHERE wallet = ? AND spent_height IS NULL AND session IS NULL AND height > 0 AND height <= ?`, name, maxHeight)
+		WHERE wallet = ? AND spent_height IS NULL AND session IS NULL AND height > 0 AND height <= ?
+		AND NOT EXISTS (SELECT 1 FROM frozen f WHERE f.txid = utxos.txid AND f.vout = utxos.vout)`, name, maxHeight)
 	if err != nil {
 		return nil, err
 	}

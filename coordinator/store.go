@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kinko-project/kinko/coordinator/audit"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
 )
 
@@ -36,78 +35,6 @@ var (
 	ErrNoCoin         = errors.New("no such coin")
 )
 
-const schema = `
-CREATE TABLE IF NOT EXISTS wallets (
-	name TEXT PRIMARY KEY,
-	descriptor TEXT NOT NULL,
-	network TEXT NOT NULL,
-	birthday INTEGER NOT NULL,
-	scanned INTEGER NOT NULL,
-	next_receive INTEGER NOT NULL DEFAULT 0,
-	created TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS scripts (
-	script BLOB PRIMARY KEY,
-	wallet TEXT NOT NULL REFERENCES wallets(name),
-	change INTEGER NOT NULL,
-	idx INTEGER NOT NULL,
-	used INTEGER NOT NULL DEFAULT 0,
-	UNIQUE (wallet, change, idx)
-);
-CREATE TABLE IF NOT EXISTS blocks (
-	height INTEGER PRIMARY KEY,
-	hash TEXT NOT NULL,
-	time INTEGER NOT NULL DEFAULT 0   -- the header's timestamp, Unix seconds
-);
-CREATE TABLE IF NOT EXISTS txs (
-	txid TEXT PRIMARY KEY,
-	raw BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS utxos (
-	txid TEXT NOT NULL,
-	vout INTEGER NOT NULL,
-	wallet TEXT NOT NULL REFERENCES wallets(name),
-	value INTEGER NOT NULL,
-	script BLOB NOT NULL,
-	change INTEGER NOT NULL,
-	idx INTEGER NOT NULL,
-	height INTEGER NOT NULL,          -- 0: in the mempool
-	spent_txid TEXT,
-	spent_height INTEGER,             -- NULL: unspent; 0: spent in the mempool
-	session TEXT,                     -- reserved by this signing session
-	PRIMARY KEY (txid, vout)
-);
--- Covers the balance and treasury queries, which read every coin
--- of a wallet: no table lookup per coin.
-DROP INDEX IF EXISTS utxos_wallet;
-CREATE INDEX IF NOT EXISTS utxos_wallet_unspent ON utxos(wallet, spent_height, height, value, session, spent_txid);
-CREATE TABLE IF NOT EXISTS sessions (
-	id TEXT PRIMARY KEY,
-	wallet TEXT NOT NULL REFERENCES wallets(name),
-	created TEXT NOT NULL,
-	state TEXT NOT NULL,
-	txid TEXT NOT NULL,
-	psbt BLOB NOT NULL,
-	fee INTEGER NOT NULL,
-	vsize INTEGER NOT NULL,
-	final_tx BLOB,
-	broadcast_txid TEXT,
-	updated TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS settings (
-	key TEXT PRIMARY KEY,
-	value BLOB NOT NULL,
-	updated TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS session_parts (
-	session TEXT NOT NULL REFERENCES sessions(id),
-	digest BLOB NOT NULL,
-	psbt BLOB NOT NULL,
-	imported TEXT NOT NULL,
-	PRIMARY KEY (session, digest)
-);
-`
-
 // Coordinator is the online, watch-only side of kinko: wallets, coins,
 // and signing sessions, all kept in one SQLite file.
 type Coordinator struct {
@@ -131,15 +58,7 @@ func Open(dir string) (*Coordinator, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	if err := addBlockTimes(db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	if err := audit.Init(context.Background(), db); err != nil {
+	if err := migrate(context.Background(), db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -163,18 +82,3 @@ func (c *Coordinator) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func now() string { return time.Now().UTC().Format(time.RFC3339) }
-
-// addBlockTimes gives a store made before blocks had a time column that
-// column. It is the one upgrade step so far; schema versions and a
-// migration library come with the next change of an existing table.
-func addBlockTimes(db *sql.DB) error {
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('blocks') WHERE name = 'time'`).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	_, err := db.Exec(`ALTER TABLE blocks ADD COLUMN time INTEGER NOT NULL DEFAULT 0`)
-	return err
-}

@@ -71,6 +71,9 @@ func (c *Coordinator) Sync(ctx context.Context, node *chain.Client) (*SyncReport
 		return rep, err
 	}
 	rep.Mempool = n
+	if err := c.settleReplacements(ctx); err != nil { // bump.go
+		return rep, err
+	}
 	return rep, c.auditSync(ctx, rep)
 }
 

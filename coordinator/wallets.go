@@ -240,8 +240,8 @@ func (c *Coordinator) Rescan(ctx context.Context, name string) error {
 }
 
 // SpendableCoins returns the wallet's coins that a spend may use now:
-// confirmed (at least minConf times; 0 means 1), unspent and not reserved
-// by a session, as of the last sync.
+// confirmed (at least minConf times; 0 means 1), unspent, not reserved
+// by a session and not frozen, as of the last sync.
 func (c *Coordinator) SpendableCoins(ctx context.Context, name string, minConf int64) ([]Coin, error) {
 	if minConf <= 0 {
 		minConf = 1

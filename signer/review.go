@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/kinko-project/kinko/internal/psbt"
@@ -133,6 +134,7 @@ func (r *Review) Format(w io.Writer) {
 			fmt.Fprintf(&b, "  %3d  %s  external: %s\n", i, wallet.FormatAmount(out.Amount), out.Address)
 		}
 	}
+	r.formatTotals(&b)
 	fmt.Fprintf(&b, "Sending out: %s\n", wallet.FormatAmount(r.External))
 	fmt.Fprintf(&b, "Fee:         %s (%.1f sat/vB over at most %d vB", wallet.FormatAmount(r.Fee), r.FeeRate(), r.VSize)
 	if r.External > 0 {
@@ -174,4 +176,48 @@ func spentOutput(p *psbt.Packet, i int) (*psbt.TxOut, error) {
 		return nil, refuse(where, "amount %d sat is out of range", out.Value)
 	}
 	return out, nil
+}
+
+// formatTotals ends the list of outputs with a line per address type
+// (verified change apart) and the grand total, so that a batch of
+// hundreds of payments can be checked against its pay file's totals.
+func (r *Review) formatTotals(b *strings.Builder) {
+	type sum struct {
+		n   int
+		amt int64
+	}
+	by := map[string]*sum{}
+	var types []string
+	var all sum
+	for _, out := range r.Outputs {
+		typ := "change"
+		if !out.Change {
+			typ = "other"
+			if spk, err := wallet.ScriptFromAddress(out.Address, r.Network); err == nil {
+				typ = wallet.OutputType(spk)
+			}
+		}
+		if by[typ] == nil {
+			by[typ] = &sum{}
+			types = append(types, typ)
+		}
+		by[typ].n++
+		by[typ].amt += out.Amount
+		all.n++
+		all.amt += out.Amount
+	}
+	slices.SortFunc(types, func(a, b string) int {
+		if (a == "change") != (b == "change") {
+			if a == "change" {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a, b)
+	})
+	b.WriteString("Outputs by type:\n")
+	for _, typ := range types {
+		fmt.Fprintf(b, "  %-10s %5d  %s\n", typ, by[typ].n, wallet.FormatAmount(by[typ].amt))
+	}
+	fmt.Fprintf(b, "  %-10s %5d  %s\n", "all", all.n, wallet.FormatAmount(all.amt))
 }

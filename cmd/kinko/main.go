@@ -6,6 +6,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,8 +33,21 @@ Usage:
   kinko sync [--rescan NAME]         find the wallets' coins on the node
   kinko node check [--network N]     what kinko needs from the node, and whether it has it (exit 5 if not)
   kinko balance NAME
-  kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] -o FILE.psbt
+  kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] [--from OUTPOINT...] [--exclude OUTPOINT...] -o FILE.psbt
+                                     --from: only these coins; --exclude: never these
+  kinko spend NAME --pay-file FILE [--max-outputs N] [--feerate SAT/VB] -o FILE.psbt
+                                     a batch from CSV (address,amount[,label]) or JSON, - for stdin;
+                                     every line is checked first (exit 3 listing each bad line);
+                                     with --max-outputs, one session (FILE-1.psbt, …) per N payments
+  kinko coins NAME                   list the wallet's coins: outpoint, value, confirmations,
+                                     address index, frozen or reserved by a session, label
+  kinko coins freeze|unfreeze OUTPOINT...   frozen coins are never spent (nor swept, nor rebalanced)
+  kinko labels export NAME [-o FILE] | import NAME FILE   the wallet's labels as BIP-329 JSON Lines
+  kinko history NAME [--since DATE] [--format table|csv|json]   date, txid, confirmations, sent,
+                                     received, fee, labels and session of each transaction
   kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID
+  kinko session bump ID --feerate R -o FILE.psbt   replace a broadcast transaction (RBF, BIP-125)
+  kinko session cpfp ID --feerate R -o FILE.psbt   spend its unconfirmed change so both reach R
   kinko treasury set --cold NAME --hot NAME [--deposit NAME]... --ceiling C [--floor F]
                                      C: an amount, a share ("5%") or days of withdrawals ("3d")
   kinko treasury status [--json | --format text|json|prometheus]   exit 6 when the hot wallet is out of band
@@ -112,6 +126,12 @@ func (e *env) run(args []string) error {
 		return e.spend(rest)
 	case "session":
 		return e.session(rest)
+	case "coins":
+		return e.coins(rest)
+	case "labels":
+		return e.labels(rest)
+	case "history":
+		return e.history(rest)
 	case "treasury":
 		return e.treasury(rest)
 	case "sweep":
@@ -153,8 +173,11 @@ func (e *env) store() (*coordinator.Coordinator, error) {
 		return nil, err
 	}
 	c, err := coordinator.Open(dir)
+	if errors.Is(err, coordinator.ErrStoreTooNew) {
+		return nil, cli.WithHint(cli.ExitStore, err, "run the kinko that upgraded it, or a newer one")
+	}
 	if err != nil {
-		return nil, err
+		return nil, cli.WithHint(cli.ExitStore, err, "")
 	}
 	e.coordinator = c
 	return c, nil

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,6 +82,34 @@ func TestScripts(t *testing.T) {
 				ts.Check(err)
 				_, err = nodeOf(ts).Fund(spk, amt)
 				ts.Check(err)
+			},
+			// payfile N FILE writes a CSV pay file of N payments, to
+			// random regtest addresses of every type in turn (p2wpkh,
+			// p2tr, p2wsh, p2sh, p2pkh), of 10000+i sat, labelled
+			// "withdrawal i".
+			"payfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: payfile N FILE")
+				}
+				n, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				var b strings.Builder
+				b.WriteString("address,amount,label\n")
+				for i := 0; i < n; i++ {
+					h := make([]byte, 32)
+					rand.Read(h)
+					spk := [][]byte{
+						append([]byte{0, 20}, h[:20]...),
+						append([]byte{0x51, 32}, h...),
+						append([]byte{0, 32}, h...),
+						append(append([]byte{0xa9, 20}, h[:20]...), 0x87),
+						append(append([]byte{0x76, 0xa9, 20}, h[:20]...), 0x88, 0xac),
+					}[i%5]
+					addr, err := wallet.AddressFromScript(spk, wallet.Regtest)
+					ts.Check(err)
+					fmt.Fprintf(&b, "%s,%dsat,withdrawal %d\n", addr, 10000+i, i)
+				}
+				ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(b.String()), 0o600))
 			},
 			// mine [N] mines N blocks (default 1).
 			"mine": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -13,9 +13,12 @@ import (
 
 func (e *env) session(args []string) error {
 	if len(args) == 0 {
-		return cli.Usagef("session: want list, show, import, finalize, broadcast or cancel")
+		return cli.Usagef("session: want list, show, import, finalize, broadcast, cancel, bump or cpfp")
 	}
 	sub, rest := args[0], args[1:]
+	if sub == "bump" || sub == "cpfp" {
+		return e.bump(sub, rest)
+	}
 	fs := e.flags("session " + sub)
 	pos, err := cli.Parse(fs, rest)
 	if err != nil {
@@ -120,6 +123,24 @@ func (e *env) showSession(s *coordinator.Session) error {
 	c, err := e.store()
 	if err != nil {
 		return err
+	}
+	if s.Replaces != "" {
+		fmt.Fprintf(e.stdout, "replaces session %s (fee bump, RBF)\n", s.Replaces)
+	}
+	if s.Parent != "" {
+		fmt.Fprintf(e.stdout, "pays for session %s's transaction (CPFP)\n", s.Parent)
+	}
+	all, err := c.Sessions(context.Background())
+	if err != nil {
+		return err
+	}
+	for _, o := range all {
+		if o.Replaces == s.ID {
+			fmt.Fprintf(e.stdout, "replaced by session %s (%s)\n", o.ID, o.State)
+		}
+	}
+	if s.Selection != "" {
+		fmt.Fprintf(e.stdout, "selection: %s\n", s.Selection)
 	}
 	w, err := c.Wallet(context.Background(), s.Wallet)
 	if err != nil {

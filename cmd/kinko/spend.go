@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/coordinator/chain"
 	"github.com/kinko-project/kinko/internal/cli"
+	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/wallet"
 )
 
@@ -16,6 +19,16 @@ func (e *env) spend(args []string) error {
 	fs := e.flags("spend")
 	var tos cli.Strings
 	fs.Var(&tos, "to", "ADDR:AMOUNT to pay (repeat for several)")
+	payFile := fs.String("pay-file", "", "a file of payments, CSV (address,amount[,label]) or JSON; - for stdin")
+	var targetBlocks int64
+	cli.Int64Var(fs, &targetBlocks, "target-blocks", 0, 1, 1008, "use the node's fee estimate for confirmation within N blocks (default 6; --feerate wins)")
+	var capf feeCapFlags
+	capf.register(fs)
+	var from, exclude cli.Strings
+	fs.Var(&from, "from", "TXID:VOUT: spend only from these coins (repeat, or comma-separated)")
+	fs.Var(&exclude, "exclude", "TXID:VOUT: never spend these coins (repeat, or comma-separated)")
+	var maxOutputs int64
+	cli.Int64Var(fs, &maxOutputs, "max-outputs", 0, 1, 10_000, "split the payments into sessions of at most N payments each")
 	var feeRate float64
 	cli.FloatVar(fs, &feeRate, "feerate", 0, 1, coordinator.MaxFeeRate, "fee rate in sat/vB (default: the node's estimate, shown for approval)")
 	out := fs.String("o", "", "where to write the PSBT (- for stdout)")
@@ -30,13 +43,31 @@ func (e *env) spend(args []string) error {
 	if len(pos) != 1 {
 		return cli.Usagef("spend: want one wallet NAME")
 	}
-	if len(tos) == 0 {
-		return cli.Usagef("spend: give at least one --to ADDR:AMOUNT")
+	if len(tos) == 0 && *payFile == "" {
+		return cli.Usagef("spend: give at least one --to ADDR:AMOUNT, or --pay-file FILE")
+	}
+	if len(tos) > 0 && *payFile != "" {
+		return cli.Usagef("spend: give --to or --pay-file, not both")
 	}
 	if *out == "" && !q.Enabled() {
 		return cli.Usagef("spend: give -o FILE.psbt (or -o - for stdout), or --qr")
 	}
+	fc, err := capf.cap()
+	if err != nil {
+		return err
+	}
 	var pays []coordinator.Payment
+	var only, skip []psbt.OutPoint
+	if len(from) > 0 {
+		if only, err = outPoints(from); err != nil {
+			return err
+		}
+	}
+	if len(exclude) > 0 {
+		if skip, err = outPoints(exclude); err != nil {
+			return err
+		}
+	}
 	for _, t := range tos {
 		i := strings.LastIndexByte(t, ':')
 		if i < 0 {
@@ -52,6 +83,14 @@ func (e *env) spend(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *payFile != "" {
+		if pays, err = e.readPayFile(c, pos[0], *payFile); err != nil {
+			return err
+		}
+		if maxOutputs > 0 && int64(len(pays)) > maxOutputs && (*out == "-" || q.Enabled()) {
+			return cli.Usagef("spend: %d payments at most %d a session make several PSBTs: give -o FILE.psbt, written as FILE-1.psbt, FILE-2.psbt…", len(pays), maxOutputs)
+		}
+	}
 	node, err := e.node()
 	if err != nil {
 		return err
@@ -60,7 +99,7 @@ func (e *env) spend(args []string) error {
 	if _, err := c.Sync(ctx, node); err != nil {
 		return cli.WithHint(cli.ExitNode, err, "")
 	}
-	rate, err := e.feeRate(node, feeRate, *yes)
+	rate, err := e.feeRateFor(node, feeRate, int(targetBlocks), *yes)
 	if err != nil {
 		return err
 	}
@@ -68,30 +107,93 @@ func (e *env) spend(args []string) error {
 	if err != nil {
 		return cli.WithHint(cli.ExitNode, err, "")
 	}
-	s, err := c.Spend(ctx, pos[0], coordinator.SpendRequest{Payments: pays, FeeRate: rate, LockTime: uint32(height)})
+	req := coordinator.SpendRequest{Payments: pays, FeeRate: rate, LockTime: uint32(height), Coins: only, Exclude: skip, Cap: fc}
+	ss, err := c.SpendBatch(ctx, pos[0], req, int(maxOutputs))
 	if err != nil {
 		if errors.Is(err, wallet.ErrNetworkMismatch) {
 			return cli.WithHint(cli.ExitUsage, err, "the address is for another network than the wallet's")
 		}
-		return err
+		if errors.Is(err, coordinator.ErrNoCoin) {
+			return cli.WithHint(cli.ExitRefused, err, "'kinko coins "+pos[0]+"' lists the wallet's coins; nothing was reserved")
+		}
+		return feeCapError(err)
 	}
-	return e.writeSession(c, s, *out, *b64, &q)
+	if len(ss) == 1 {
+		return e.writeSession(c, ss[0], *out, *b64, &q)
+	}
+	ext := filepath.Ext(*out)
+	for k, s := range ss {
+		name := fmt.Sprintf("%s-%d%s", strings.TrimSuffix(*out, ext), k+1, ext)
+		if err := e.writeSession(c, s, name, *b64, &q); err != nil {
+			for _, rest := range ss[k+1:] {
+				c.Cancel(ctx, rest.ID)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
-// feeRate is the rate the operator gave, or the node's estimate once the
-// operator approved it (or said --yes).
+// readPayFile reads and checks a pay file for wallet name; a file with
+// problems is refused (exit 3) listing all of them, before anything is
+// reserved.
+func (e *env) readPayFile(c *coordinator.Coordinator, name, path string) ([]coordinator.Payment, error) {
+	w, err := c.Wallet(context.Background(), name)
+	if err != nil {
+		return nil, err
+	}
+	r := e.stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, cli.WithHint(cli.ExitUsage, err, "")
+		}
+		defer f.Close()
+		r = f
+	}
+	pays, err := coordinator.ParsePayFile(r, w.Descriptor.Network())
+	if errors.Is(err, coordinator.ErrPayFile) {
+		return nil, cli.WithHint(cli.ExitRefused, err, "nothing was reserved; fix the lines named and run spend again")
+	}
+	if err != nil {
+		return nil, cli.WithHint(cli.ExitUsage, fmt.Errorf("read %s: %w", path, err), "")
+	}
+	var total int64
+	for _, p := range pays {
+		total += p.Amount
+	}
+	fmt.Fprintf(e.stderr, "pay file: %d payments, %s in all\n", len(pays), wallet.FormatAmount(total))
+	return pays, nil
+}
+
+// feeRate is the rate the operator gave, or the node's estimate for
+// confirmation within 6 blocks once the operator approved it (or said
+// --yes).
 func (e *env) feeRate(node *chain.Client, given float64, yes bool) (float64, error) {
+	return e.feeRateFor(node, given, 0, yes)
+}
+
+// feeRateFor is feeRate for confirmation within target blocks (0: 6),
+// saying which of the node's RPCs gave the estimate.
+func (e *env) feeRateFor(node *chain.Client, given float64, target int, yes bool) (float64, error) {
 	if given != 0 {
+		if target != 0 {
+			fmt.Fprintf(e.stderr, "--feerate %g given: the node's estimate is not asked for\n", given)
+		}
 		return given, nil
 	}
-	rate, err := node.FeeRate()
+	if target == 0 {
+		target = 6
+	}
+	est, err := node.EstimateFee(target)
+	rate := est.Rate
 	if errors.Is(err, chain.ErrNoFeeEstimate) {
 		return 0, cli.WithHint(cli.ExitUsage, errors.New("the node offers no fee estimate"), "give --feerate SAT/VB")
 	}
 	if err != nil {
 		return 0, cli.WithHint(cli.ExitNode, err, "give --feerate SAT/VB")
 	}
-	fmt.Fprintf(e.stderr, "the node estimates %.1f sat/vB\n", rate)
+	fmt.Fprintf(e.stderr, "the node estimates %s\n", est)
 	if !yes {
 		tty, err := cli.OpenTTY()
 		if err != nil {

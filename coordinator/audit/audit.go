@@ -74,6 +74,10 @@ const (
 	Broadcast         Kind = "broadcast"          // subject: session id
 	Cancelled         Kind = "cancelled"          // subject: session id
 	Replaced          Kind = "replaced"           // subject: session id
+	CoinsFrozen       Kind = "coins-frozen"       // subject: wallet
+	CoinsUnfrozen     Kind = "coins-unfrozen"     // subject: wallet
+	Bumped            Kind = "bumped"             // subject: the new session's id
+	LabelsImported    Kind = "labels-imported"    // subject: wallet
 	TreasurySet       Kind = "treasury-set"
 	RebalanceProposed Kind = "rebalance-proposed"
 	SweepProposed     Kind = "sweep-proposed"

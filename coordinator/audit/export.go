@@ -140,3 +140,8 @@ func cell(b []byte) string {
 	}
 	return s
 }
+
+// SpreadsheetCell makes a text field safe for a spreadsheet, as Export's
+// CSV does: a leading '=', '+', '-' or '@' gets a "'" before it, control
+// characters are written as \uXXXX.
+func SpreadsheetCell(s string) string { return cell([]byte(s)) }
