@@ -54,6 +54,7 @@ type Config struct {
 // Client talks to one node. It is safe for concurrent use.
 type Client struct {
 	rpc  *rpcclient.Client
+	bulk *batcher // batched reads: see batch.go
 	pass string
 }
 
@@ -64,6 +65,7 @@ type Block struct {
 	Height   int64
 	Time     int64    // the header's timestamp, Unix seconds
 	Txs      [][]byte // raw transactions, in block order, witness included
+	Size     int      // serialized size in bytes (set by Blocks)
 }
 
 // RPCError is an error the node answered with. Errors returned by Client wrap
@@ -106,7 +108,12 @@ func Dial(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chain: dial %s: %w", cfg.Host, scrub(err, cfg.Pass))
 	}
-	c := &Client{rpc: rpc, pass: cfg.Pass}
+	bulk, err := newBatcher(cc)
+	if err != nil {
+		rpc.Shutdown()
+		return nil, fmt.Errorf("chain: dial %s: %w", cfg.Host, err)
+	}
+	c := &Client{rpc: rpc, bulk: bulk, pass: cfg.Pass}
 	if _, err := c.Height(); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("chain: dial %s: getblockcount: %w", cfg.Host, errors.Unwrap(err))
@@ -118,6 +125,7 @@ func Dial(cfg Config) (*Client, error) {
 func (c *Client) Close() {
 	c.rpc.Shutdown()
 	c.rpc.WaitForShutdown()
+	c.bulk.http.CloseIdleConnections()
 }
 
 // Height returns the height of the node's best block.
@@ -168,33 +176,6 @@ func (c *Client) Block(hash string) (*Block, error) {
 	}
 	b.Height = hdr.Height
 	return b, nil
-}
-
-// Mempool returns the raw transactions now in the node's mempool.
-// Transactions that leave the mempool while it is being read are skipped.
-func (c *Client) Mempool() ([][]byte, error) {
-	var txids []string
-	if err := c.call(&txids, "getrawmempool"); err != nil {
-		return nil, err
-	}
-	txs := make([][]byte, 0, len(txids))
-	for _, id := range txids {
-		var hexTx string
-		err := c.call(&hexTx, "getrawtransaction", id)
-		var re *RPCError
-		if errors.As(err, &re) && re.Code == codeNoTxInfo {
-			continue // mined or evicted meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		raw, err := hex.DecodeString(hexTx)
-		if err != nil {
-			return nil, fmt.Errorf("chain: getrawtransaction %s: bad hex: %w", id, err)
-		}
-		txs = append(txs, raw)
-	}
-	return txs, nil
 }
 
 // TestMempoolAccept asks the node whether it would accept rawTx into its

@@ -369,6 +369,71 @@ func TestAgainstBtcd(t *testing.T) {
 		}
 	})
 
+	t.Run("bulk reads", func(t *testing.T) {
+		if _, err := node.Mine(1); err != nil { // the faucet's coins confirmed
+			t.Fatal(err)
+		}
+		a, err := node.Fund(randomP2WSH(t), 30_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws, err := c.RawTransactions([]string{a, strings.Repeat("00", 32)})
+		if err != nil || len(raws) != 2 || raws[0] == nil || raws[1] != nil {
+			t.Fatalf("RawTransactions = %d, %v; want a's and nil for an unknown txid", len(raws), err)
+		}
+		var txA wire.MsgTx
+		if err := txA.Deserialize(bytes.NewReader(raws[0])); err != nil {
+			t.Fatal(err)
+		}
+		spent := txA.TxIn[0].PreviousOutPoint
+		ops := []OutPoint{{a, 0}, {spent.Hash.String(), spent.Index}, {strings.Repeat("11", 32), 0}}
+		if got, err := c.Unspent(ops, true); err != nil || !slices.Equal(got, []bool{true, true, false}) {
+			// btcd reports a confirmed output spent in the mempool as unspent.
+			t.Fatalf("Unspent with the mempool = %v, %v", got, err)
+		}
+		if got, err := c.Unspent(ops, false); err != nil || !slices.Equal(got, []bool{false, true, false}) {
+			t.Fatalf("Unspent without the mempool = %v, %v", got, err)
+		}
+		if _, err := node.Mine(3); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.Unspent(ops, false); err != nil || !slices.Equal(got, []bool{true, false, false}) {
+			t.Fatalf("Unspent after mining = %v, %v", got, err)
+		}
+		tip, err := c.Height()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes, err := c.BlockHashes(tip-3, tip)
+		if err != nil || len(hashes) != 4 {
+			t.Fatalf("BlockHashes = %v, %v", hashes, err)
+		}
+		blocks, err := c.Blocks(hashes, tip-3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, h := range hashes {
+			want, err := c.BlockHash(tip - 3 + int64(i))
+			if err != nil || want != h {
+				t.Fatalf("BlockHashes[%d] = %s; BlockHash says %s, %v", i, h, want, err)
+			}
+			one, err := c.Block(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := blocks[i]
+			if b.Hash != h || b.Height != one.Height || b.PrevHash != one.PrevHash || len(b.Txs) != len(one.Txs) || b.Size < 81 {
+				t.Fatalf("Blocks[%d] = %s at %d (%d txs); Block says %s at %d (%d txs)", i, b.Hash, b.Height, len(b.Txs), one.Hash, one.Height, len(one.Txs))
+			}
+		}
+		if _, err := c.Blocks([]string{strings.Repeat("ab", 32)}, 1); !errors.As(err, new(*RPCError)) {
+			t.Fatalf("Blocks of an unknown hash: %v; want an RPCError", err)
+		}
+		if _, err := c.BlockHashes(tip, tip+1); !errors.As(err, new(*RPCError)) {
+			t.Fatalf("BlockHashes above the tip: %v; want an RPCError", err)
+		}
+	})
+
 	t.Run("fee rate", func(t *testing.T) {
 		rate, err := c.FeeRate()
 		switch {
