@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kinko-project/kinko/coordinator/audit"
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver
+	"modernc.org/sqlite" // the pure-Go SQLite driver
 )
 
 // DBName is the coordinator's database file inside its data directory.
@@ -95,6 +95,20 @@ CREATE TABLE IF NOT EXISTS settings (
 	value BLOB NOT NULL,
 	updated TEXT NOT NULL
 );
+-- Mempool transactions already examined, so a sync reads only new ones.
+-- keys holds 8-byte hashes of the transaction's output scripts and spent
+-- outpoints: when scripts or coins are added, only the transactions whose
+-- keys match are read again.
+CREATE TABLE IF NOT EXISTS mempool (
+	txid TEXT PRIMARY KEY,
+	ours INTEGER NOT NULL,
+	keys BLOB NOT NULL
+) WITHOUT ROWID;
+-- The highest rowids of scripts and utxos when the mempool was last read.
+CREATE TABLE IF NOT EXISTS mempool_marks (
+	name TEXT PRIMARY KEY,
+	rowid INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS session_parts (
 	session TEXT NOT NULL REFERENCES sessions(id),
 	digest BLOB NOT NULL,
@@ -103,6 +117,32 @@ CREATE TABLE IF NOT EXISTS session_parts (
 	PRIMARY KEY (session, digest)
 );
 `
+
+// StoreError is a failure of the coordinator's own database (a disk that
+// is full or read-only, a lock held past the busy timeout, a damaged
+// file), as opposed to a failure of the node or a refused input. The CLI
+// gives it exit status 7.
+type StoreError struct{ Err error }
+
+func (e *StoreError) Error() string { return e.Err.Error() }
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// IsStoreError reports whether err is, or comes from, a failure of the
+// coordinator's database.
+func IsStoreError(err error) bool {
+	var se *StoreError
+	var le *sqlite.Error
+	return errors.As(err, &se) || errors.As(err, &le)
+}
+
+// storeErr marks an error that comes from SQLite as a StoreError.
+func storeErr(err error) error {
+	var se *StoreError
+	if err == nil || errors.As(err, &se) || !IsStoreError(err) && !errors.Is(err, sql.ErrTxDone) && !errors.Is(err, sql.ErrConnDone) {
+		return err
+	}
+	return &StoreError{Err: err}
+}
 
 // Coordinator is the online, watch-only side of kinko: wallets, coins,
 // and signing sessions, all kept in one SQLite file.
@@ -115,7 +155,7 @@ type Coordinator struct {
 // returns, so a stop of the process loses nothing that was reported done.
 func Open(dir string) (*Coordinator, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+		return nil, &StoreError{fmt.Errorf("create data directory: %w", err)}
 	}
 	path := filepath.Join(dir, DBName)
 	// _txlock=immediate: a transaction takes the write lock when it begins
@@ -124,20 +164,20 @@ func Open(dir string) (*Coordinator, error) {
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, &StoreError{fmt.Errorf("open %s: %w", path, err)}
 	}
 	db.SetMaxOpenConns(1)
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, &StoreError{fmt.Errorf("open %s: %w", path, err)}
 	}
 	if err := addBlockTimes(db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, &StoreError{fmt.Errorf("open %s: %w", path, err)}
 	}
 	if err := audit.Init(context.Background(), db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, &StoreError{fmt.Errorf("open %s: %w", path, err)}
 	}
 	return &Coordinator{db: db}, nil
 }
@@ -149,13 +189,13 @@ func (c *Coordinator) Close() error { return c.db.Close() }
 func (c *Coordinator) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	t, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return storeErr(err)
 	}
 	if err := fn(t); err != nil {
 		t.Rollback()
-		return err
+		return storeErr(err)
 	}
-	return t.Commit()
+	return storeErr(t.Commit())
 }
 
 func now() string { return time.Now().UTC().Format(time.RFC3339) }

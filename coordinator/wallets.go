@@ -61,27 +61,33 @@ func (c *Coordinator) CreateWallet(ctx context.Context, name string, d *wallet.D
 // extendScripts makes sure scripts up to index upto are derived and
 // watched on one branch.
 func extendScripts(t *sql.Tx, name string, d *wallet.Descriptor, change bool, upto uint32) error {
+	_, _, err := extendWatched(t, name, d, change, upto)
+	return err
+}
+
+// extendWatched is extendScripts returning the scripts it added, which
+// are at indexes from, from+1, ….
+func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, upto uint32) (from uint32, added [][]byte, err error) {
 	var have sql.NullInt64
 	if err := t.QueryRow(`SELECT max(idx) FROM scripts WHERE wallet = ? AND change = ?`, name, change).Scan(&have); err != nil {
-		return err
+		return 0, nil, err
 	}
-	from := uint32(0)
 	if have.Valid {
 		from = uint32(have.Int64) + 1
 	}
 	if from > upto {
-		return nil
+		return from, nil, nil
 	}
 	spks, err := d.DeriveScriptPubKeys(change, from, upto-from+1)
 	if err != nil {
-		return fmt.Errorf("derive wallet %q: %w", name, err)
+		return 0, nil, fmt.Errorf("derive wallet %q: %w", name, err)
 	}
 	for k, spk := range spks {
 		if _, err := t.Exec(`INSERT INTO scripts (script, wallet, change, idx) VALUES (?, ?, ?, ?)`, spk, name, change, from+uint32(k)); err != nil {
-			return fmt.Errorf("watch script: %w", err)
+			return 0, nil, fmt.Errorf("watch script: %w", err)
 		}
 	}
-	return nil
+	return from, spks, nil
 }
 
 // Wallet returns the wallet called name.

@@ -63,7 +63,16 @@ func main() { os.Exit(Main()) }
 // Main runs the command with os.Args and returns the exit status.
 func Main() int {
 	env := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
-	return cli.Report(os.Stderr, "kinko", env.run(os.Args[1:]))
+	return cli.Report(os.Stderr, "kinko", storeExit(env.run(os.Args[1:])))
+}
+
+// storeExit gives a failure of the coordinator's database exit status 7,
+// whatever code it was given on its way up.
+func storeExit(err error) error {
+	if err == nil || !coordinator.IsStoreError(err) {
+		return err
+	}
+	return cli.WithHint(cli.ExitStore, err, "check the data directory: its disk space and permissions")
 }
 
 type env struct {

@@ -1,0 +1,163 @@
+package coordinator_test
+
+import (
+	"context"
+	"crypto/rand"
+	"path/filepath"
+	"testing"
+
+	"github.com/kinko-project/kinko/coordinator"
+	"github.com/kinko-project/kinko/wallet"
+)
+
+func (f *fixture) sync() *coordinator.SyncReport {
+	f.t.Helper()
+	rep, err := f.coord.Sync(context.Background(), f.rpc)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return rep
+}
+
+// payOutside puts a transaction that pays none of the wallets in the
+// mempool.
+func (f *fixture) payOutside() {
+	f.t.Helper()
+	spk := make([]byte, 34)
+	spk[0], spk[1] = 0x00, 0x20
+	rand.Read(spk[2:])
+	if _, err := f.node.Fund(spk, 20_000); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// A sync reads only the mempool transactions it has not examined before,
+// and reads an examined one again only when it may pay a script watched
+// since (here: one the gap window reached because of a newer deposit).
+func TestMempoolIncremental(t *testing.T) {
+	f := newWallet(t, wallet.P2WSH, 2, 3, 5_000_000) // index 0, confirmed
+	f.sync()
+	for range 5 {
+		f.payOutside()
+	}
+	f.fundIndex(false, 1, 1_000_000)
+	rep := f.sync()
+	if rep.MempoolRead != 6 || rep.Mempool != 1 {
+		t.Fatalf("first sync read %d mempool transactions and saw %d unconfirmed coins; want 6 and 1", rep.MempoolRead, rep.Mempool)
+	}
+	if rep = f.sync(); rep.MempoolRead != 0 || rep.Mempool != 1 {
+		t.Fatalf("second sync read %d mempool transactions (want 0), %d unconfirmed coins", rep.MempoolRead, rep.Mempool)
+	}
+
+	// Index 30 is beyond the window (up to 21): examined, not ours.
+	f.fundIndex(false, 30, 3_000_000)
+	if rep = f.sync(); rep.MempoolRead != 1 || f.balance().Unconfirmed != 1_000_000 {
+		t.Fatalf("read %d, balance %+v; want 1 read and only the coin at 1 unconfirmed", rep.MempoolRead, f.balance())
+	}
+	// Index 15 moves the window to 35: the transaction paying 30 is read
+	// again in the same sync, and nothing else is.
+	f.fundIndex(false, 15, 2_000_000)
+	rep = f.sync()
+	if b := f.balance(); b.Unconfirmed != 6_000_000 || rep.Mempool != 3 {
+		t.Fatalf("balance %+v, %d unconfirmed coins; want 0.06 BTC in 3", b, rep.Mempool)
+	}
+	if rep.MempoolRead != 2 { // 15, new; 30 again after the window moved
+		t.Errorf("read %d mempool transactions, want 2", rep.MempoolRead)
+	}
+
+	// Mined, they leave the mempool and are confirmed.
+	f.node.Mine(1)
+	rep = f.sync()
+	if b := f.balance(); b.Confirmed != 11_000_000 || b.Unconfirmed != 0 || b.Coins != 4 || rep.Mempool != 0 || rep.MempoolRead != 0 {
+		t.Fatalf("after mining: %+v, report %+v", b, rep)
+	}
+}
+
+// Rediscovery: a wallet restored into a fresh data directory finds every
+// coin once, however often the gap window moves inside one block, and
+// says how many it found.
+func TestRediscoveryCountsTrue(t *testing.T) {
+	f := newWallet(t, wallet.P2WSH, 2, 3)
+	for i := range uint32(45) {
+		f.fundIndex(false, i, 100_000)
+	}
+	f.mine()
+	if b := f.balance(); b.Coins != 45 {
+		t.Fatalf("found %d coins, want 45", b.Coins)
+	}
+
+	ctx := context.Background()
+	fresh, err := coordinator.Open(filepath.Join(t.TempDir(), "restored"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	w, err := f.coord.Wallet(ctx, f.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.CreateWallet(ctx, f.name, f.desc, w.Birthday); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := fresh.Sync(ctx, f.rpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Found != 45 {
+		t.Errorf("the restored wallet reports %d coins found, want 45", rep.Found)
+	}
+	b, err := fresh.Balance(ctx, f.name)
+	if err != nil || b.Coins != 45 || b.Confirmed != 4_500_000 {
+		t.Fatalf("restored balance %+v, %v", b, err)
+	}
+	// Synced again, nothing more is found.
+	if rep, err = fresh.Sync(ctx, f.rpc); err != nil || rep.Found != 0 {
+		t.Fatalf("second sync found %d, %v", rep.Found, err)
+	}
+}
+
+// CheckCoins marks a coin the node no longer has as spent, without a
+// sync: a spend then does not pick it.
+func TestCheckCoins(t *testing.T) {
+	f := newWallet(t, wallet.P2WSH, 2, 3, 30_000_000, 40_000_000)
+	ctx := context.Background()
+	// A second coordinator, synced now, does not hear of the spend below.
+	other, err := coordinator.Open(filepath.Join(t.TempDir(), "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	w, _ := f.coord.Wallet(ctx, f.name)
+	if err := other.CreateWallet(ctx, f.name, f.desc, w.Birthday); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Sync(ctx, f.rpc); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := other.CheckCoins(ctx, f.rpc, f.name, 1); err != nil || n != 0 {
+		t.Fatalf("CheckCoins with nothing spent = %d, %v", n, err)
+	}
+
+	s, _ := f.spend(60_000_000) // needs both coins
+	f.importOK(s.ID, f.sign(s, 0))
+	f.importOK(s.ID, f.sign(s, 1))
+	f.finishAndConfirm(s, 70_000_000, 60_000_000)
+
+	n, err := other.CheckCoins(ctx, f.rpc, f.name, 1)
+	if err != nil || n != 2 {
+		t.Fatalf("CheckCoins after both coins were spent = %d, %v; want 2", n, err)
+	}
+	if _, err := other.Spend(ctx, f.name, coordinator.SpendRequest{
+		Payments: []coordinator.Payment{{Address: outside(t), Amount: 10_000}}, FeeRate: 2,
+	}); err == nil {
+		t.Fatal("a spend picked a coin the node says is gone")
+	}
+	// The next sync puts the spend in its place.
+	if _, err := other.Sync(ctx, f.rpc); err != nil {
+		t.Fatal(err)
+	}
+	b, err := other.Balance(ctx, f.name)
+	if err != nil || b.Confirmed != f.balance().Confirmed {
+		t.Fatalf("after a sync the other store says %+v, %v; the first %+v", b, err, f.balance())
+	}
+}

@@ -1,0 +1,177 @@
+package coordinator
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/kinko-project/kinko/internal/psbt"
+)
+
+// watchSet is what a sync looks for, held in memory for the whole sync:
+// every wallet's watched scripts and the coins that a transaction may
+// still spend. Gap extensions add to it as they happen.
+type watchSet struct {
+	scripts map[string]watched
+	coins   map[psbt.OutPoint]struct{} // unspent, or spent only in the mempool
+	wallets map[string]*Wallet
+	top     map[branch]uint32 // highest watched index of each wallet's branch
+}
+
+type rowsQueryer interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+type branch struct {
+	wallet string
+	change bool
+}
+
+// loadWatch reads the scripts of wallets and the coins not yet spent in a
+// block.
+func loadWatch(ctx context.Context, q rowsQueryer, wallets []*Wallet) (*watchSet, error) {
+	ws := &watchSet{
+		scripts: make(map[string]watched),
+		coins:   make(map[psbt.OutPoint]struct{}),
+		wallets: make(map[string]*Wallet, len(wallets)),
+		top:     make(map[branch]uint32),
+	}
+	for _, w := range wallets {
+		ws.wallets[w.Name] = w
+	}
+	rows, err := q.QueryContext(ctx, `SELECT script, wallet, change, idx FROM scripts`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var spk []byte
+		var wd watched
+		if err := rows.Scan(&spk, &wd.wallet, &wd.change, &wd.index); err != nil {
+			return nil, err
+		}
+		if ws.wallets[wd.wallet] == nil {
+			continue
+		}
+		ws.scripts[string(spk)] = wd
+		if b := (branch{wd.wallet, wd.change}); wd.index >= ws.top[b] {
+			ws.top[b] = wd.index
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	crows, err := q.QueryContext(ctx, `SELECT txid, vout FROM utxos WHERE spent_height IS NULL OR spent_height = 0`)
+	if err != nil {
+		return nil, err
+	}
+	defer crows.Close()
+	for crows.Next() {
+		var txid string
+		var op psbt.OutPoint
+		if err := crows.Scan(&txid, &op.Index); err != nil {
+			return nil, err
+		}
+		if op.Hash, err = psbt.ParseHash(txid); err != nil {
+			return nil, err
+		}
+		ws.coins[op] = struct{}{}
+	}
+	return ws, crows.Err()
+}
+
+// scanTxs records the watched wallets' coins created and spent by txs, at
+// height (0 for the mempool). active says which wallets still need these
+// transactions (nil: all). All outputs are looked at before any input, so
+// the order of txs does not matter. When a coin moves a wallet's gap
+// window, the new scripts are watched and only they are looked for again
+// in the same transactions. It returns how many coins it recorded that
+// the store did not hold at this height, and which transactions touched a
+// wallet.
+func scanTxs(t *sql.Tx, ws *watchSet, txs []*psbt.Tx, raws [][]byte, height int64, active func(string) bool) (found int, ours []bool, err error) {
+	ours = make([]bool, len(txs))
+	ids := make([]*psbt.Hash, len(txs))
+	txid := func(k int) psbt.Hash {
+		if ids[k] == nil {
+			h := txs[k].TxID()
+			ids[k] = &h
+		}
+		return *ids[k]
+	}
+	look := ws.scripts
+	for len(look) > 0 {
+		fresh := make(map[string]watched)
+		for k, tx := range txs {
+			for vout, out := range tx.Outputs {
+				wd, ok := look[string(out.PkScript)]
+				if !ok || (active != nil && !active(wd.wallet)) {
+					continue
+				}
+				ours[k] = true
+				id := txid(k)
+				// A coin already held at this height is not found again.
+				res, err := t.Exec(`INSERT INTO utxos (txid, vout, wallet, value, script, change, idx, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+					ON CONFLICT (txid, vout) DO UPDATE SET height = excluded.height WHERE height != excluded.height`,
+					id.String(), vout, wd.wallet, out.Value, out.PkScript, wd.change, wd.index, height)
+				if err != nil {
+					return 0, nil, err
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					found++
+				}
+				ws.coins[psbt.OutPoint{Hash: id, Index: uint32(vout)}] = struct{}{}
+				if _, err := t.Exec(`INSERT OR IGNORE INTO txs (txid, raw) VALUES (?, ?)`, id.String(), raws[k]); err != nil {
+					return 0, nil, err
+				}
+				if _, err := t.Exec(`UPDATE scripts SET used = 1 WHERE script = ?`, out.PkScript); err != nil {
+					return 0, nil, err
+				}
+				if err := ws.extend(t, wd, fresh); err != nil {
+					return 0, nil, err
+				}
+			}
+		}
+		// New scripts are watched now: look for them, and only them, in
+		// the same transactions, in case an earlier one paid one.
+		look = fresh
+	}
+	for k, tx := range txs {
+		for _, in := range tx.Inputs {
+			if _, ok := ws.coins[in.PrevOut]; !ok {
+				continue
+			}
+			ours[k] = true
+			if _, err := t.Exec(`UPDATE utxos SET spent_txid = ?, spent_height = ? WHERE txid = ? AND vout = ?`,
+				txid(k).String(), height, in.PrevOut.Hash.String(), in.PrevOut.Index); err != nil {
+				return 0, nil, err
+			}
+			if height > 0 {
+				delete(ws.coins, in.PrevOut)
+			}
+		}
+	}
+	return found, ours, nil
+}
+
+// extend keeps GapLimit unused scripts watched past wd on its branch,
+// adding the scripts it derives to ws and to fresh.
+func (ws *watchSet) extend(t *sql.Tx, wd watched, fresh map[string]watched) error {
+	b := branch{wd.wallet, wd.change}
+	upto := wd.index + GapLimit
+	if upto <= ws.top[b] {
+		return nil
+	}
+	w := ws.wallets[wd.wallet]
+	from, spks, err := extendWatched(t, w.Name, w.Descriptor, wd.change, upto)
+	if err != nil {
+		return fmt.Errorf("wallet %q: %w", w.Name, err)
+	}
+	for k, spk := range spks {
+		nw := watched{wallet: w.Name, change: wd.change, index: from + uint32(k)}
+		ws.scripts[string(spk)] = nw
+		fresh[string(spk)] = nw
+	}
+	ws.top[b] = upto
+	return nil
+}
