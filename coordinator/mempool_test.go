@@ -161,3 +161,28 @@ func TestCheckCoins(t *testing.T) {
 		t.Fatalf("after a sync the other store says %+v, %v; the first %+v", b, err, f.balance())
 	}
 }
+
+// An import that adds no signature is not kept: PSBTs that repeat what
+// the session has do not grow the store.
+func TestImportAddingNothingIsNotStored(t *testing.T) {
+	f := newWallet(t, wallet.P2WSH, 2, 3, 40_000_000)
+	ctx := context.Background()
+	s, _ := f.spend(10_000_000)
+	if r := f.importOK(s.ID, f.sign(s, 0)); r.Added == 0 {
+		t.Fatalf("first import: %+v", r)
+	}
+	now, err := f.coord.Session(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The unsigned PSBT, and the session's own PSBT with the signature
+	// it has: other bytes, nothing new.
+	for _, raw := range [][]byte{s.PSBT, now.PSBT} {
+		if r := f.importOK(s.ID, raw); r.Added != 0 || r.Duplicate {
+			t.Fatalf("import adding nothing: %+v", r)
+		}
+	}
+	if got, err := f.coord.Session(ctx, s.ID); err != nil || got.Parts != 1 {
+		t.Fatalf("session keeps %d imported PSBTs, want 1 (%v)", got.Parts, err)
+	}
+}

@@ -132,7 +132,7 @@ type ImportResult struct {
 func (c *Coordinator) Import(ctx context.Context, id string, raw []byte) (*ImportResult, error) {
 	part, err := psbt.Parse(raw)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrBadPSBT, err)
 	}
 	res := &ImportResult{}
 	err = c.tx(ctx, func(t *sql.Tx) error {
@@ -172,12 +172,17 @@ func (c *Coordinator) Import(ctx context.Context, id string, raw []byte) (*Impor
 			return err
 		}
 		digest := sha256.Sum256(raw)
-		r, err := t.Exec(`INSERT OR IGNORE INTO session_parts (session, digest, psbt, imported) VALUES (?, ?, ?, ?)`, id, digest[:], raw, now())
-		if err != nil {
+		// Kept as it came only when it added a signature: a PSBT that
+		// adds none would grow the store and tell nothing new.
+		var have int
+		if err := t.QueryRow(`SELECT count(*) FROM session_parts WHERE session = ? AND digest = ?`, id, digest[:]).Scan(&have); err != nil {
 			return err
 		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			res.Duplicate = true
+		res.Duplicate = have > 0
+		if res.Added > 0 && !res.Duplicate {
+			if _, err := t.Exec(`INSERT INTO session_parts (session, digest, psbt, imported) VALUES (?, ?, ?, ?)`, id, digest[:], raw, now()); err != nil {
+				return err
+			}
 		}
 		if err := auditImport(ctx, t, id, p, part, res, digest[:]); err != nil {
 			return err

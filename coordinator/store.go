@@ -30,6 +30,7 @@ var (
 	ErrCoinsReserved = errors.New("coins are reserved by another session")
 	ErrNoSetting     = errors.New("no such setting")
 	ErrNoCoin        = errors.New("no such coin")
+	ErrBadPSBT       = errors.New("not a valid psbt")
 )
 
 const schema = `

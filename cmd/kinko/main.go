@@ -30,6 +30,7 @@ Usage:
   kinko balance NAME
   kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] -o FILE.psbt
   kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID
+  kinko session export ID -o FILE.psbt | --qr …   the session's PSBT as it is now
   kinko treasury set --cold NAME --hot NAME [--deposit NAME]... --ceiling C [--floor F]
                                      C: an amount, a share ("5%") or days of withdrawals ("3d")
   kinko treasury status [--json | --format text|json|prometheus]   exit 6 when the hot wallet is out of band
@@ -50,6 +51,8 @@ Common flags:
   --rpc-host HOST:PORT      the node's RPC address ($KINKO_RPC_HOST)
   --rpc-user USER           ($KINKO_RPC_USER)
   --rpc-password-file FILE  a file holding the RPC password ($KINKO_RPC_PASSWORD_FILE)
+  --verbose                 say each retry of a node that does not answer (it is given up
+                            after about 4 s)
 
 AMOUNT is in BTC ("0.5") or satoshis with a "sat" suffix ("50000sat").
 DATE is 2006-01-02 (UTC) or RFC 3339 (2006-01-02T15:04:05+09:00).
@@ -83,6 +86,7 @@ type env struct {
 	rpcHost     string
 	rpcUser     string
 	rpcPassFile string
+	verbose     bool
 	coordinator *coordinator.Coordinator
 	nodeClient  *chain.Client
 }
@@ -138,6 +142,7 @@ func (e *env) flags(name string) *flag.FlagSet {
 	fs.StringVar(&e.rpcHost, "rpc-host", os.Getenv("KINKO_RPC_HOST"), "node RPC host:port")
 	fs.StringVar(&e.rpcUser, "rpc-user", os.Getenv("KINKO_RPC_USER"), "node RPC user")
 	fs.StringVar(&e.rpcPassFile, "rpc-password-file", os.Getenv("KINKO_RPC_PASSWORD_FILE"), "file holding the node RPC password")
+	fs.BoolVar(&e.verbose, "verbose", false, "say each retry of a node that does not answer")
 	return fs
 }
 
@@ -180,6 +185,9 @@ func (e *env) node() (*chain.Client, error) {
 	c, err := chain.Dial(chain.Config{Host: e.rpcHost, User: e.rpcUser, Pass: pass})
 	if err != nil {
 		return nil, cli.WithHint(cli.ExitNode, err, "is the node running, and are the RPC address and credentials right?")
+	}
+	if e.verbose {
+		c.SetLog(func(format string, args ...any) { fmt.Fprintf(e.stderr, "kinko: "+format+"\n", args...) })
 	}
 	e.nodeClient = c
 	return c, nil

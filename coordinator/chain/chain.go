@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/btcsuite/btcd/btcjson"
 	"github.com/btcsuite/btcd/rpcclient"
 )
 
@@ -291,14 +290,9 @@ func (c *Client) call(out any, method string, params ...any) error {
 		}
 		raw[i] = b
 	}
-	res, err := c.rpc.RawRequest(method, raw)
+	res, err := c.single(method, raw)
 	if err != nil {
-		var be *btcjson.RPCError
-		switch {
-		case errors.As(err, &be):
-			err = &RPCError{Code: int(be.Code), Message: be.Message}
-		case strings.HasPrefix(err.Error(), "status code: 401"):
-			// rpcclient's text for an HTTP 401 with an empty body.
+		if errors.Is(err, ErrAuth) {
 			return fmt.Errorf("chain: %s: %w", method, ErrAuth)
 		}
 		return fmt.Errorf("chain: %s: %w", method, scrub(err, c.pass))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -473,4 +474,42 @@ func TestScrub(t *testing.T) {
 	if got := hashString([]byte{1, 2, 0xab}); got != "ab0201" {
 		t.Fatalf("hashString = %s", got)
 	}
+}
+
+// A node that goes away is reported within seconds, not after rpcclient's
+// 22 s of silent retries, and each retry is said to the log.
+func TestNodeGoneFailsFast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: starts a real btcd regtest node; run without -short")
+	}
+	node, err := regtest.Start(context.Background(), regtest.Options{})
+	if err != nil {
+		t.Fatalf("regtest.Start: %v", err)
+	}
+	host, user, pass := node.RPC()
+	c, err := Dial(Config{Host: host, User: user, Pass: pass})
+	if err != nil {
+		node.Stop()
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var retries []string
+	c.SetLog(func(format string, args ...any) { retries = append(retries, fmt.Sprintf(format, args...)) })
+	node.Stop()
+	start := time.Now()
+	_, err = c.Height()
+	took := time.Since(start)
+	if err == nil {
+		t.Fatal("Height succeeded with the node stopped")
+	}
+	if took > 5*time.Second {
+		t.Errorf("the node's absence took %v to report", took)
+	}
+	if len(retries) == 0 || !strings.Contains(retries[0], "getblockcount") {
+		t.Errorf("retries said: %q", retries)
+	}
+	if _, err := c.BlockHashes(0, 10); err == nil || strings.Contains(err.Error(), pass) {
+		t.Errorf("BlockHashes with the node stopped: %v", err)
+	}
+	t.Logf("%v after %v; retries: %q", err, took, retries)
 }
