@@ -3,10 +3,13 @@ package coordinator_test
 import (
 	"context"
 	"crypto/rand"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/kinko-project/kinko/coordinator"
+	"github.com/kinko-project/kinko/coordinator/chain"
+	"github.com/kinko-project/kinko/internal/regtest"
 	"github.com/kinko-project/kinko/wallet"
 )
 
@@ -184,5 +187,89 @@ func TestImportAddingNothingIsNotStored(t *testing.T) {
 	}
 	if got, err := f.coord.Session(ctx, s.ID); err != nil || got.Parts != 1 {
 		t.Fatalf("session keeps %d imported PSBTs, want 1 (%v)", got.Parts, err)
+	}
+}
+
+// A store opened read-only still answers what reads need; whatever
+// writes fails as a StoreError. Without root, a data directory that
+// cannot be written is what makes Open fail and OpenReadOnly serve.
+func TestOpenReadOnly(t *testing.T) {
+	f := newWallet(t, wallet.P2WSH, 2, 3, 20_000_000)
+	ctx := context.Background()
+	s, _ := f.spend(1_000_000)
+	f.coord.Close()
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(f.dir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chmod(f.dir, 0o700)
+		if c, err := coordinator.Open(f.dir); err == nil || !coordinator.IsStoreError(err) {
+			t.Fatalf("Open of a read-only directory: %v", err)
+			c.Close()
+		}
+	}
+	ro, err := coordinator.OpenReadOnly(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.coord = ro
+	defer ro.Close()
+	if b := f.balance(); b.Confirmed != 20_000_000 || b.Reserved != 20_000_000 {
+		t.Fatalf("balance read-only: %+v", b)
+	}
+	if names, err := ro.Wallets(ctx); err != nil || len(names) != 1 {
+		t.Fatalf("wallets read-only: %v, %v", names, err)
+	}
+	if got, err := ro.Session(ctx, s.ID); err != nil || got.State != coordinator.StateOpen {
+		t.Fatalf("session read-only: %v", err)
+	}
+	if _, _, err := ro.NextAddress(ctx, f.name); !coordinator.IsStoreError(err) {
+		t.Fatalf("a write to a read-only store: %v; want a StoreError", err)
+	}
+	if _, err := coordinator.OpenReadOnly(t.TempDir()); !coordinator.IsStoreError(err) {
+		t.Fatalf("OpenReadOnly without a store: %v", err)
+	}
+}
+
+// A node restarted on another chain (here: another node) goes back past
+// an open session's coins. Balance and session say so; the coins are not
+// passed off as unconfirmed.
+func TestChainWentBackPastASession(t *testing.T) {
+	f := newWallet(t, wallet.P2WSH, 2, 3, 20_000_000)
+	ctx := context.Background()
+	s, _ := f.spend(1_000_000)
+
+	other, err := regtest.Start(ctx, regtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Stop()
+	host, user, pass := other.RPC()
+	rpc, err := chain.Dial(chain.Config{Host: host, User: user, Pass: pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rpc.Close()
+	rep, err := f.coord.Sync(ctx, rpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reorged == 0 {
+		t.Fatalf("no rollback: %+v", rep)
+	}
+	b := f.balance()
+	if b.RolledBack != 20_000_000 || b.Unconfirmed != 0 || b.Confirmed != 0 {
+		t.Fatalf("balance after the chain went back: %+v; want the session's coin rolled back, not unconfirmed", b)
+	}
+	got, err := f.coord.Session(ctx, s.ID)
+	if err != nil || got.RolledBack != 1 {
+		t.Fatalf("session: %+v, %v; want 1 coin rolled back", got, err)
+	}
+	// Back on the first node, the coin is confirmed again.
+	if _, err := f.coord.Sync(ctx, f.rpc); err != nil {
+		t.Fatal(err)
+	}
+	if b := f.balance(); b.RolledBack != 0 || b.Confirmed != 20_000_000 {
+		t.Fatalf("balance back on the first chain: %+v", b)
 	}
 }

@@ -39,6 +39,10 @@ type Session struct {
 	FinalTx       []byte
 	BroadcastTxID string
 	Parts         int // partial PSBTs imported
+	// RolledBack counts the session's coins whose confirming block the
+	// node no longer has: the chain went back past them. Its transaction
+	// may never be valid again; see Balance.RolledBack.
+	RolledBack int
 }
 
 // Session loads the session with the given id.
@@ -55,8 +59,9 @@ func loadSession(ctx context.Context, db queryer, id string) (*Session, error) {
 	var final []byte
 	var btx sql.NullString
 	err := db.QueryRowContext(ctx, `SELECT id, wallet, state, txid, psbt, fee, vsize, created, final_tx, broadcast_txid,
-		(SELECT count(*) FROM session_parts WHERE session = sessions.id) FROM sessions WHERE id = ?`, id).
-		Scan(&s.ID, &s.Wallet, &s.State, &s.TxID, &s.PSBT, &s.Fee, &s.VSize, &s.Created, &final, &btx, &s.Parts)
+		(SELECT count(*) FROM session_parts WHERE session = sessions.id),
+		(SELECT count(*) FROM utxos WHERE session = sessions.id AND height = 0 AND spent_height IS NULL) FROM sessions WHERE id = ?`, id).
+		Scan(&s.ID, &s.Wallet, &s.State, &s.TxID, &s.PSBT, &s.Fee, &s.VSize, &s.Created, &final, &btx, &s.Parts, &s.RolledBack)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%q: %w", id, ErrNoSession)
 	}

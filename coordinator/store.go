@@ -183,6 +183,32 @@ func Open(dir string) (*Coordinator, error) {
 	return &Coordinator{db: db}, nil
 }
 
+// OpenReadOnly opens an existing store in dir for reading only: for
+// commands that change nothing, when the data directory cannot be written
+// (a read-only mount, a copy on a backup disk). Whatever would write
+// fails with a StoreError. A store in WAL mode whose directory is
+// read-only and holds no shared-memory file is opened as immutable.
+func OpenReadOnly(dir string) (*Coordinator, error) {
+	path := filepath.Join(dir, DBName)
+	if _, err := os.Stat(path); err != nil {
+		return nil, &StoreError{fmt.Errorf("open %s: %w", path, err)}
+	}
+	var lastErr error
+	for _, mode := range []string{"mode=ro", "immutable=1"} {
+		db, err := sql.Open("sqlite", "file:"+path+"?"+mode+"&_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+		if err != nil {
+			return nil, &StoreError{fmt.Errorf("open %s: %w", path, err)}
+		}
+		db.SetMaxOpenConns(1)
+		var n int
+		if lastErr = db.QueryRow(`SELECT count(*) FROM wallets`).Scan(&n); lastErr == nil {
+			return &Coordinator{db: db}, nil
+		}
+		db.Close()
+	}
+	return nil, &StoreError{fmt.Errorf("open %s read-only: %w", path, lastErr)}
+}
+
 // Close closes the store.
 func (c *Coordinator) Close() error { return c.db.Close() }
 

@@ -146,17 +146,46 @@ func (e *env) flags(name string) *flag.FlagSet {
 	return fs
 }
 
+func (e *env) dataDir() (string, error) {
+	if e.datadir != "" {
+		return e.datadir, nil
+	}
+	cfg, err := os.UserConfigDir()
+	if err != nil {
+		return "", cli.WithHint(cli.ExitUsage, err, "give --datadir")
+	}
+	return filepath.Join(cfg, "kinko"), nil
+}
+
+// readStore opens the store for a command that only reads: read-write
+// when it can, else read-only, so that a data directory that cannot be
+// written still serves balance, wallet list, session list and show,
+// treasury status without a node, and the audit log.
+func (e *env) readStore() (*coordinator.Coordinator, error) {
+	c, err := e.store()
+	if err == nil || !coordinator.IsStoreError(err) {
+		return c, err
+	}
+	dir, derr := e.dataDir()
+	if derr != nil {
+		return nil, err
+	}
+	ro, rerr := coordinator.OpenReadOnly(dir)
+	if rerr != nil {
+		return nil, err
+	}
+	fmt.Fprintf(e.stderr, "kinko: the data directory cannot be written; reading only (%v)\n", err)
+	e.coordinator = ro
+	return ro, nil
+}
+
 func (e *env) store() (*coordinator.Coordinator, error) {
 	if e.coordinator != nil {
 		return e.coordinator, nil
 	}
-	dir := e.datadir
-	if dir == "" {
-		cfg, err := os.UserConfigDir()
-		if err != nil {
-			return nil, cli.WithHint(cli.ExitUsage, err, "give --datadir")
-		}
-		dir = filepath.Join(cfg, "kinko")
+	dir, err := e.dataDir()
+	if err != nil {
+		return nil, err
 	}
 	c, err := coordinator.Open(dir)
 	if err != nil {

@@ -24,7 +24,11 @@ func (e *env) session(args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.store()
+	open := e.store
+	if sub == "list" || sub == "show" {
+		open = e.readStore
+	}
+	c, err := open()
 	if err != nil {
 		return err
 	}
@@ -35,7 +39,11 @@ func (e *env) session(args []string) error {
 			return err
 		}
 		for _, s := range ss {
-			fmt.Fprintf(e.stdout, "%s  %-9s  %s  %s\n", s.ID, s.State, s.Wallet, s.TxID)
+			note := ""
+			if s.RolledBack > 0 && (s.State == coordinator.StateOpen || s.State == coordinator.StateFinalized) {
+				note = "  (coins no longer confirmed: the chain went back)"
+			}
+			fmt.Fprintf(e.stdout, "%s  %-9s  %s  %s%s\n", s.ID, s.State, s.Wallet, s.TxID, note)
 		}
 		return nil
 	}
@@ -123,7 +131,7 @@ func (e *env) showSession(s *coordinator.Session) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.store()
+	c, err := e.readStore()
 	if err != nil {
 		return err
 	}
@@ -151,6 +159,9 @@ func (e *env) showSession(s *coordinator.Session) error {
 	}
 	if s.BroadcastTxID != "" {
 		fmt.Fprintf(e.stdout, "broadcast as %s\n", s.BroadcastTxID)
+	}
+	if s.RolledBack > 0 && (s.State == coordinator.StateOpen || s.State == coordinator.StateFinalized) {
+		fmt.Fprintf(e.stdout, "warning: %d of its coins are no longer confirmed: the node's chain went back past their blocks (a reorg, or a node on another chain); the transaction may never be valid; cancel the session, or wait for the coins to confirm again\n", s.RolledBack)
 	}
 	return nil
 }

@@ -108,7 +108,11 @@ func quoteAll(ss []string) []string {
 // loadTreasury opens the store and the treasury, syncing first when a node
 // is configured (or always, when sync is "required").
 func (e *env) loadTreasury(requireNode bool) (*coordinator.Coordinator, *treasury.Treasury, error) {
-	c, err := e.store()
+	open := e.store
+	if !requireNode && e.rpcHost == "" {
+		open = e.readStore // status without a node reads only
+	}
+	c, err := open()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -126,7 +126,7 @@ func (e *env) walletDescriptor(args []string) error {
 		return cli.Usagef("wallet descriptor: want one wallet NAME")
 	}
 	name := pos[0]
-	c, err := e.store()
+	c, err := e.readStore()
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (e *env) walletList(args []string) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	c, err := e.store()
+	c, err := e.readStore()
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func (e *env) balance(args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.store()
+	c, err := e.readStore()
 	if err != nil {
 		return err
 	}
@@ -229,5 +229,9 @@ func (e *env) balance(args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "confirmed:   %s\nunconfirmed: %s\nreserved:    %s (by open signing sessions)\ncoins:       %d\n",
 		wallet.FormatAmount(b.Confirmed), wallet.FormatAmount(b.Unconfirmed), wallet.FormatAmount(b.Reserved), b.Coins)
+	if b.RolledBack > 0 {
+		fmt.Fprintf(e.stdout, "rolled back: %s (reserved by open sessions, but the node's chain went back past their blocks: see kinko session list)\n",
+			wallet.FormatAmount(b.RolledBack))
+	}
 	return nil
 }
