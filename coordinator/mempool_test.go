@@ -52,19 +52,20 @@ func TestMempoolIncremental(t *testing.T) {
 		t.Fatalf("second sync read %d mempool transactions (want 0), %d unconfirmed coins", rep.MempoolRead, rep.Mempool)
 	}
 
-	// Index 30 is beyond the window (up to 21): examined, not ours.
-	f.fundIndex(false, 30, 3_000_000)
+	// The coin at 1 moved the window to 255 (a scan derives ahead in
+	// blocks of 256). Index 300 is beyond it: examined, not ours.
+	f.fundIndex(false, 300, 3_000_000)
 	if rep = f.sync(); rep.MempoolRead != 1 || f.balance().Unconfirmed != 1_000_000 {
 		t.Fatalf("read %d, balance %+v; want 1 read and only the coin at 1 unconfirmed", rep.MempoolRead, f.balance())
 	}
-	// Index 15 moves the window to 35: the transaction paying 30 is read
-	// again in the same sync, and nothing else is.
-	f.fundIndex(false, 15, 2_000_000)
+	// Index 250 moves the window to 511: the transaction paying 300 is
+	// read again in the same sync, and nothing else is.
+	f.fundIndex(false, 250, 2_000_000)
 	rep = f.sync()
 	if b := f.balance(); b.Unconfirmed != 6_000_000 || rep.Mempool != 3 {
 		t.Fatalf("balance %+v, %d unconfirmed coins; want 0.06 BTC in 3", b, rep.Mempool)
 	}
-	if rep.MempoolRead != 2 { // 15, new; 30 again after the window moved
+	if rep.MempoolRead != 2 { // 250, new; 300 again after the window moved
 		t.Errorf("read %d mempool transactions, want 2", rep.MempoolRead)
 	}
 
@@ -225,6 +226,11 @@ func TestOpenReadOnly(t *testing.T) {
 	}
 	if _, _, err := ro.NextAddress(ctx, f.name); !coordinator.IsStoreError(err) {
 		t.Fatalf("a write to a read-only store: %v; want a StoreError", err)
+	}
+	// A sync that cannot write is a storage error, not a node error.
+	f.node.Mine(1)
+	if _, err := ro.Sync(ctx, f.rpc); !coordinator.IsStoreError(err) {
+		t.Fatalf("sync into a read-only store: %v; want a StoreError", err)
 	}
 	if _, err := coordinator.OpenReadOnly(t.TempDir()); !coordinator.IsStoreError(err) {
 		t.Fatalf("OpenReadOnly without a store: %v", err)

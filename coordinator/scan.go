@@ -18,6 +18,10 @@ type watchSet struct {
 	top     map[branch]uint32 // highest watched index of each wallet's branch
 }
 
+// scanLookahead is the block of indexes a scan derives scripts in when a
+// coin moves a wallet's gap window.
+const scanLookahead = 256
+
 type rowsQueryer interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
@@ -158,12 +162,17 @@ func scanTxs(t *sql.Tx, ws *watchSet, txs []*psbt.Tx, raws [][]byte, height int6
 // adding the scripts it derives to ws and to fresh.
 func (ws *watchSet) extend(t *sql.Tx, wd watched, fresh map[string]watched) error {
 	b := branch{wd.wallet, wd.change}
-	upto := wd.index + GapLimit
-	if upto <= ws.top[b] {
+	upto := uint64(wd.index) + GapLimit
+	if upto <= uint64(ws.top[b]) {
 		return nil
 	}
+	// Derive ahead, to the end of a block of scanLookahead indexes, as
+	// Bitcoin Core's keypool does: derivation in batches costs a
+	// fraction per script of one at a time, and watching some more
+	// unused scripts than the gap limit loses nothing.
+	upto = min(upto|(scanLookahead-1), 1<<31-1)
 	w := ws.wallets[wd.wallet]
-	from, spks, err := extendWatched(t, w.Name, w.Descriptor, wd.change, upto)
+	from, spks, err := extendWatched(t, w.Name, w.Descriptor, wd.change, uint32(upto))
 	if err != nil {
 		return fmt.Errorf("wallet %q: %w", w.Name, err)
 	}
@@ -172,6 +181,6 @@ func (ws *watchSet) extend(t *sql.Tx, wd watched, fresh map[string]watched) erro
 		ws.scripts[string(spk)] = nw
 		fresh[string(spk)] = nw
 	}
-	ws.top[b] = upto
+	ws.top[b] = uint32(upto)
 	return nil
 }

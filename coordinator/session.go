@@ -40,7 +40,8 @@ type Session struct {
 	BroadcastTxID string
 	Parts         int // partial PSBTs imported
 	// RolledBack counts the session's coins whose confirming block the
-	// node no longer has: the chain went back past them. Its transaction
+	// node no longer has, nor its mempool the transaction: the chain went
+	// back past them. Its transaction
 	// may never be valid again; see Balance.RolledBack.
 	RolledBack int
 }
@@ -60,7 +61,8 @@ func loadSession(ctx context.Context, db queryer, id string) (*Session, error) {
 	var btx sql.NullString
 	err := db.QueryRowContext(ctx, `SELECT id, wallet, state, txid, psbt, fee, vsize, created, final_tx, broadcast_txid,
 		(SELECT count(*) FROM session_parts WHERE session = sessions.id),
-		(SELECT count(*) FROM utxos WHERE session = sessions.id AND height = 0 AND spent_height IS NULL) FROM sessions WHERE id = ?`, id).
+		(SELECT count(*) FROM utxos WHERE session = sessions.id AND height = 0 AND spent_height IS NULL
+			AND txid NOT IN (SELECT txid FROM mempool)) FROM sessions WHERE id = ?`, id).
 		Scan(&s.ID, &s.Wallet, &s.State, &s.TxID, &s.PSBT, &s.Fee, &s.VSize, &s.Created, &final, &btx, &s.Parts, &s.RolledBack)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%q: %w", id, ErrNoSession)

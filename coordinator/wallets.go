@@ -188,10 +188,10 @@ type Balance struct {
 	// Reserved is the part of the balance held by open signing sessions.
 	Reserved int64
 	// RolledBack is the part of Reserved whose confirming block the node
-	// no longer has: the chain went back past an open session's coins
-	// (a reorg, a node restarted on another chain). They are counted
-	// here, not in Unconfirmed, until a block holds them again or the
-	// session is cancelled.
+	// no longer has, nor its mempool the transaction: the chain went back
+	// past an open session's coins (a reorg, a node restarted on another
+	// chain). They are counted here, not in Unconfirmed, until a block
+	// holds them again or the session is cancelled.
 	RolledBack int64
 	Coins      int
 }
@@ -204,11 +204,12 @@ func (c *Coordinator) Balance(ctx context.Context, name string) (*Balance, error
 	var b Balance
 	err := c.db.QueryRowContext(ctx, `SELECT
 			coalesce(sum(CASE WHEN height > 0 THEN value ELSE 0 END), 0),
-			coalesce(sum(CASE WHEN height = 0 AND session IS NULL THEN value ELSE 0 END), 0),
+			coalesce(sum(CASE WHEN height = 0 AND NOT rolled THEN value ELSE 0 END), 0),
 			coalesce(sum(CASE WHEN session IS NOT NULL THEN value ELSE 0 END), 0),
-			coalesce(sum(CASE WHEN height = 0 AND session IS NOT NULL THEN value ELSE 0 END), 0),
+			coalesce(sum(CASE WHEN rolled THEN value ELSE 0 END), 0),
 			count(*)
-		FROM utxos WHERE wallet = ? AND spent_height IS NULL`, name).Scan(&b.Confirmed, &b.Unconfirmed, &b.Reserved, &b.RolledBack, &b.Coins)
+		FROM (SELECT *, height = 0 AND session IS NOT NULL AND txid NOT IN (SELECT txid FROM mempool) AS rolled
+			FROM utxos WHERE wallet = ? AND spent_height IS NULL)`, name).Scan(&b.Confirmed, &b.Unconfirmed, &b.Reserved, &b.RolledBack, &b.Coins)
 	if err != nil {
 		return nil, storeErr(err)
 	}
