@@ -16,6 +16,40 @@ type watchSet struct {
 	coins   map[psbt.OutPoint]struct{} // unspent, or spent only in the mempool
 	wallets map[string]*Wallet
 	top     map[branch]uint32 // highest watched index of each wallet's branch
+
+	// Statements prepared once for the transaction they were made in.
+	stmtTx *sql.Tx
+	stmts  *scanStmts
+}
+
+type scanStmts struct {
+	coin, raw, used, spent *sql.Stmt
+}
+
+// prepared returns the scan's statements prepared in t.
+func (ws *watchSet) prepared(t *sql.Tx) (*scanStmts, error) {
+	if ws.stmtTx == t && ws.stmts != nil {
+		return ws.stmts, nil
+	}
+	var st scanStmts
+	for _, p := range []struct {
+		s **sql.Stmt
+		q string
+	}{
+		// A coin already held at this height is not found again.
+		{&st.coin, `INSERT INTO utxos (txid, vout, wallet, value, script, change, idx, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (txid, vout) DO UPDATE SET height = excluded.height WHERE height != excluded.height`},
+		{&st.raw, `INSERT OR IGNORE INTO txs (txid, raw) VALUES (?, ?)`},
+		{&st.used, `UPDATE scripts SET used = 1 WHERE script = ? AND used = 0`},
+		{&st.spent, `UPDATE utxos SET spent_txid = ?, spent_height = ? WHERE txid = ? AND vout = ?`},
+	} {
+		var err error
+		if *p.s, err = t.Prepare(p.q); err != nil {
+			return nil, err
+		}
+	}
+	ws.stmtTx, ws.stmts = t, &st
+	return &st, nil
 }
 
 // scanLookahead is the block of indexes a scan derives scripts in when a
@@ -103,6 +137,7 @@ func scanTxs(t *sql.Tx, ws *watchSet, txs []*psbt.Tx, raws [][]byte, height int6
 		}
 		return *ids[k]
 	}
+	var st *scanStmts
 	look := ws.scripts
 	for len(look) > 0 {
 		fresh := make(map[string]watched)
@@ -114,10 +149,12 @@ func scanTxs(t *sql.Tx, ws *watchSet, txs []*psbt.Tx, raws [][]byte, height int6
 				}
 				ours[k] = true
 				id := txid(k)
-				// A coin already held at this height is not found again.
-				res, err := t.Exec(`INSERT INTO utxos (txid, vout, wallet, value, script, change, idx, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-					ON CONFLICT (txid, vout) DO UPDATE SET height = excluded.height WHERE height != excluded.height`,
-					id.String(), vout, wd.wallet, out.Value, out.PkScript, wd.change, wd.index, height)
+				if st == nil {
+					if st, err = ws.prepared(t); err != nil {
+						return 0, nil, err
+					}
+				}
+				res, err := st.coin.Exec(id.String(), vout, wd.wallet, out.Value, out.PkScript, wd.change, wd.index, height)
 				if err != nil {
 					return 0, nil, err
 				}
@@ -125,10 +162,10 @@ func scanTxs(t *sql.Tx, ws *watchSet, txs []*psbt.Tx, raws [][]byte, height int6
 					found++
 				}
 				ws.coins[psbt.OutPoint{Hash: id, Index: uint32(vout)}] = struct{}{}
-				if _, err := t.Exec(`INSERT OR IGNORE INTO txs (txid, raw) VALUES (?, ?)`, id.String(), raws[k]); err != nil {
+				if _, err := st.raw.Exec(id.String(), raws[k]); err != nil {
 					return 0, nil, err
 				}
-				if _, err := t.Exec(`UPDATE scripts SET used = 1 WHERE script = ?`, out.PkScript); err != nil {
+				if _, err := st.used.Exec(out.PkScript); err != nil {
 					return 0, nil, err
 				}
 				if err := ws.extend(t, wd, fresh); err != nil {
@@ -146,8 +183,12 @@ func scanTxs(t *sql.Tx, ws *watchSet, txs []*psbt.Tx, raws [][]byte, height int6
 				continue
 			}
 			ours[k] = true
-			if _, err := t.Exec(`UPDATE utxos SET spent_txid = ?, spent_height = ? WHERE txid = ? AND vout = ?`,
-				txid(k).String(), height, in.PrevOut.Hash.String(), in.PrevOut.Index); err != nil {
+			if st == nil {
+				if st, err = ws.prepared(t); err != nil {
+					return 0, nil, err
+				}
+			}
+			if _, err := st.spent.Exec(txid(k).String(), height, in.PrevOut.Hash.String(), in.PrevOut.Index); err != nil {
 				return 0, nil, err
 			}
 			if height > 0 {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
+	"sync"
 
 	"github.com/kinko-project/kinko/wallet"
 )
@@ -78,16 +80,54 @@ func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, up
 	if from > upto {
 		return from, nil, nil
 	}
-	spks, err := d.DeriveScriptPubKeys(change, from, upto-from+1)
+	spks, err := deriveScripts(d, change, from, upto-from+1)
 	if err != nil {
 		return 0, nil, fmt.Errorf("derive wallet %q: %w", name, err)
 	}
+	ins, err := t.Prepare(`INSERT INTO scripts (script, wallet, change, idx) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer ins.Close()
 	for k, spk := range spks {
-		if _, err := t.Exec(`INSERT INTO scripts (script, wallet, change, idx) VALUES (?, ?, ?, ?)`, spk, name, change, from+uint32(k)); err != nil {
+		if _, err := ins.Exec(spk, name, change, from+uint32(k)); err != nil {
 			return 0, nil, fmt.Errorf("watch script: %w", err)
 		}
 	}
 	return from, spks, nil
+}
+
+// deriveScripts is d.DeriveScriptPubKeys spread over the machine's cores
+// when there are many to derive (a Descriptor is safe for concurrent use).
+func deriveScripts(d *wallet.Descriptor, change bool, from, count uint32) ([][]byte, error) {
+	parts := uint32(runtime.GOMAXPROCS(0))
+	if count < 256 || parts < 2 {
+		return d.DeriveScriptPubKeys(change, from, count)
+	}
+	per := (count + parts - 1) / parts
+	out := make([][][]byte, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := uint32(0); p < parts; p++ {
+		start := p * per
+		if start >= count {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[p], errs[p] = d.DeriveScriptPubKeys(change, from+start, min(per, count-start))
+		}()
+	}
+	wg.Wait()
+	spks := make([][]byte, 0, count)
+	for p := range out {
+		if errs[p] != nil {
+			return nil, errs[p]
+		}
+		spks = append(spks, out[p]...)
+	}
+	return spks, nil
 }
 
 // Wallet returns the wallet called name.
