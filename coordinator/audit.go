@@ -58,8 +58,8 @@ type walletDetail struct {
 	Birthday   int64  `json:"birthday"`
 }
 
-func auditWalletCreated(ctx context.Context, t *sql.Tx, name string, d *wallet.Descriptor, birthday int64) error {
-	return auditTx(ctx, t, audit.WalletCreated, name, walletDetail{
+func auditWalletAdded(ctx context.Context, t *sql.Tx, kind audit.Kind, name string, d *wallet.Descriptor, birthday int64) error {
+	return auditTx(ctx, t, kind, name, walletDetail{
 		Descriptor: d.String(), Network: d.Network().Name, Birthday: birthday,
 		Policy: policy(d),
 	})

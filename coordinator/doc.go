@@ -1,5 +1,6 @@
 // Package coordinator is the online, watch-only side of kinko. It holds
-// wallets as output descriptors in a SQLite file, finds their coins on a
+// wallets as output descriptors in a SQLite file (multisig, or a single
+// key in wpkh or sh(wpkh), such as an exchange's hot wallet), finds their coins on a
 // node ([Coordinator.Sync]: blocks from each wallet's birthday with a gap
 // limit on both branches, reorgs rolled back, then the mempool), builds
 // PSBTs for the signers ([Coordinator.Spend], [BuildPSBT]), and runs each

@@ -152,21 +152,28 @@ func newWalletOn(t *testing.T, nd *regtest.Node, rpc *chain.Client, st wallet.Sc
 			t.Fatal(err)
 		}
 	}
+	f.fund(coins...)
+	return f
+}
+
+// fund pays each amount to a new receive address of the wallet from the
+// node's faucet, and confirms the payments.
+func (f *fixture) fund(coins ...int64) {
+	f.t.Helper()
 	for _, v := range coins {
-		addr, _, err := f.coord.NextAddress(ctx, f.name)
+		addr, _, err := f.coord.NextAddress(context.Background(), f.name)
 		if err != nil {
-			t.Fatal(err)
+			f.t.Fatal(err)
 		}
-		spk, err := wallet.ScriptFromAddress(addr, net)
+		spk, err := wallet.ScriptFromAddress(addr, wallet.Regtest)
 		if err != nil {
-			t.Fatal(err)
+			f.t.Fatal(err)
 		}
-		if _, err := nd.Fund(spk, v); err != nil {
-			t.Fatal(err)
+		if _, err := f.node.Fund(spk, v); err != nil {
+			f.t.Fatal(err)
 		}
 	}
 	f.mine()
-	return f
 }
 
 func (f *fixture) mine() []string {
@@ -288,7 +295,8 @@ func (f *fixture) finishAndConfirm(s *coordinator.Session, before, paid int64) {
 		f.t.Errorf("broadcast txid %s, finalized txid %s", txid, final.TxID())
 	}
 	// Only native segwit keeps the unsigned transaction's id.
-	if (txid == s.TxID) != (f.desc.ScriptType() == wallet.P2WSH) {
+	native := f.desc.ScriptType() == wallet.P2WSH || f.desc.ScriptType() == wallet.P2WPKH
+	if (txid == s.TxID) != native {
 		f.t.Errorf("broadcast txid %s, unsigned txid %s, for %s", txid, s.TxID, f.desc.ScriptType())
 	}
 	hashes := f.mine()

@@ -76,7 +76,17 @@ func loadSession(ctx context.Context, db queryer, id string) (*Session, error) {
 
 // Sessions lists the sessions of every wallet, newest first.
 func (c *Coordinator) Sessions(ctx context.Context) ([]*Session, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT id FROM sessions ORDER BY created DESC, id`)
+	return c.sessions(ctx, `SELECT id FROM sessions ORDER BY created DESC, id`)
+}
+
+// PendingSessions lists the sessions not yet broadcast nor cancelled
+// (open or finalized), newest first.
+func (c *Coordinator) PendingSessions(ctx context.Context) ([]*Session, error) {
+	return c.sessions(ctx, `SELECT id FROM sessions WHERE state IN (?, ?) ORDER BY created DESC, id`, StateOpen, StateFinalized)
+}
+
+func (c *Coordinator) sessions(ctx context.Context, q string, args ...any) ([]*Session, error) {
+	rows, err := c.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +125,11 @@ func (s *Session) Status() ([]InputStatus, error) {
 	}
 	st := make([]InputStatus, len(p.Inputs))
 	for i := range p.Inputs {
-		m, _, err := inputMultisig(&p.Inputs[i])
+		spent, err := p.SpentScript(i)
 		if err != nil {
-			return nil, fmt.Errorf("input %d: %w", i, err)
+			return nil, err
 		}
-		st[i] = InputStatus{Have: len(p.Inputs[i].PartialSigs), Need: m}
+		st[i] = InputStatus{Have: len(p.Inputs[i].PartialSigs), Need: spent.Threshold}
 	}
 	return st, nil
 }
@@ -211,22 +221,11 @@ func countSigs(p *psbt.Packet) int {
 	return n
 }
 
-// inputMultisig returns the threshold and keys of the multisig script an
-// input spends, from the session's own PSBT.
-func inputMultisig(in *psbt.Input) (int, [][]byte, error) {
-	script := in.WitnessScript
-	if script == nil {
-		script = in.RedeemScript
-	}
-	if script == nil {
-		return 0, nil, errors.New("no multisig script")
-	}
-	return psbt.ParseMultisig(script)
-}
-
 // checkPartialSigs verifies every partial signature of part against the
-// session's PSBT p: the key must be in the input's multisig script and
-// the signature valid for the input's sighash.
+// session's PSBT p: the key must be one of the input's multisig keys, or
+// for a single-key input the key its output pays to, and the signature
+// valid for the input's sighash (BIP-143 over the witness script, or over
+// the P2WPKH scriptCode; legacy over the P2SH redeem script).
 func checkPartialSigs(p, part *psbt.Packet) error {
 	cache := psbt.NewSigHashCache(p.UnsignedTx)
 	for i := range part.Inputs {
@@ -234,22 +233,12 @@ func checkPartialSigs(p, part *psbt.Packet) error {
 		if len(part.Inputs[i].PartialSigs) == 0 {
 			continue
 		}
-		_, keys, err := inputMultisig(in)
+		spent, err := p.SpentScript(i)
 		if err != nil {
-			return fmt.Errorf("input %d: %w", i, err)
-		}
-		utxo, err := p.InputUTXO(i)
-		if err != nil {
-			return fmt.Errorf("input %d: %w", i, err)
+			return err
 		}
 		for _, ps := range part.Inputs[i].PartialSigs {
-			found := false
-			for _, k := range keys {
-				if bytes.Equal(k, ps.PubKey) {
-					found = true
-				}
-			}
-			if !found {
+			if !spent.HasKey(ps.PubKey) {
 				return fmt.Errorf("input %d: key %x is not one of the wallet's keys for this input: %w", i, ps.PubKey, ErrBadSignature)
 			}
 			if len(ps.Sig) < 9 {
@@ -263,12 +252,7 @@ func checkPartialSigs(p, part *psbt.Packet) error {
 			if ht != want {
 				return fmt.Errorf("input %d: signature by %x has sighash type %#x, the session asks for %#x: %w", i, ps.PubKey, uint32(ht), uint32(want), ErrBadSignature)
 			}
-			var hash [32]byte
-			if in.WitnessScript != nil {
-				hash, err = cache.WitnessV0(i, in.WitnessScript, utxo.Value, ht)
-			} else {
-				hash, err = psbt.LegacySigHash(p.UnsignedTx, i, in.RedeemScript, ht)
-			}
+			hash, err := spent.SigHash(cache, ht)
 			if err != nil {
 				return fmt.Errorf("input %d: %w", i, err)
 			}
@@ -289,7 +273,8 @@ func checkPartialSigs(p, part *psbt.Packet) error {
 }
 
 // Finalize combines the session's signatures into a complete transaction
-// (exactly the threshold of signatures per input), checks it against the
+// (exactly the threshold of signatures per input; the one signature of a
+// single-key input), checks it against the
 // node with testmempoolaccept, and records it. node may be nil to skip
 // the node's check.
 func (c *Coordinator) Finalize(ctx context.Context, id string, node *chain.Client) (*Session, error) {

@@ -354,9 +354,11 @@ type FundedCoin struct {
 // BuildPSBT makes the unsigned PSBT spending coins of wallet d to outs
 // (version 2, RBF sequences). When changePos is not -1, outs[changePos]
 // is the wallet's change output at changeIndex. Every input carries its
-// previous transaction, its witness UTXO when segwit, its scripts and
-// every cosigner's BIP-32 derivation; the change output carries its
-// scripts and derivations; the wallet's xpubs go in the global map.
+// previous transaction, its witness UTXO when segwit, its scripts (none
+// for wpkh, the redeem script for sh(wpkh)) and every cosigner's BIP-32
+// derivation (the one key's for a single-key wallet); the change output
+// carries its scripts and derivations; the wallet's xpubs go in the
+// global map.
 func BuildPSBT(d *wallet.Descriptor, coins []FundedCoin, outs []*psbt.TxOut, changePos int, changeIndex uint32, lockTime uint32) (*psbt.Packet, error) {
 	tx := &psbt.Tx{Version: 2, LockTime: lockTime}
 	for _, c := range coins {

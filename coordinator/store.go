@@ -18,19 +18,23 @@ const DBName = "kinko.db"
 
 // Errors callers branch on.
 var (
-	ErrNoWallet      = errors.New("no such wallet")
-	ErrWalletExists  = errors.New("a wallet with that name exists")
-	ErrNoSession     = errors.New("no such session")
-	ErrSessionState  = errors.New("session is not in the right state")
-	ErrDifferentTx   = errors.New("psbt is for another transaction than the session's")
-	ErrInsufficient  = errors.New("insufficient funds")
-	ErrNoNode        = errors.New("no node configured")
-	ErrBadSignature  = errors.New("invalid partial signature")
-	ErrNotAccepted   = errors.New("the node does not accept the transaction")
-	ErrCoinsReserved = errors.New("coins are reserved by another session")
-	ErrNoSetting     = errors.New("no such setting")
-	ErrNoCoin        = errors.New("no such coin")
-	ErrBadPSBT       = errors.New("not a valid psbt")
+	ErrNoWallet     = errors.New("no such wallet")
+	ErrWalletExists = errors.New("a wallet with that name exists")
+	// ErrScriptsWatched means a new wallet would watch scripts another
+	// wallet already watches (the same descriptor under another name, or
+	// on another network of the same key versions).
+	ErrScriptsWatched = errors.New("scripts already watched by another wallet")
+	ErrNoSession      = errors.New("no such session")
+	ErrSessionState   = errors.New("session is not in the right state")
+	ErrDifferentTx    = errors.New("psbt is for another transaction than the session's")
+	ErrInsufficient   = errors.New("insufficient funds")
+	ErrNoNode         = errors.New("no node configured")
+	ErrBadSignature   = errors.New("invalid partial signature")
+	ErrNotAccepted    = errors.New("the node does not accept the transaction")
+	ErrCoinsReserved  = errors.New("coins are reserved by another session")
+	ErrNoSetting      = errors.New("no such setting")
+	ErrNoCoin         = errors.New("no such coin")
+	ErrBadPSBT        = errors.New("not a valid psbt")
 )
 
 const schema = `

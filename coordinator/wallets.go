@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/kinko-project/kinko/coordinator/audit"
 	"github.com/kinko-project/kinko/wallet"
 )
 
@@ -16,7 +17,8 @@ import (
 // watched on each branch.
 const GapLimit = 20
 
-// Wallet is a watch-only multisig wallet held by the coordinator.
+// Wallet is a watch-only wallet held by the coordinator: a multisig, or a
+// single key (wpkh, sh(wpkh)) such as an exchange's hot wallet.
 type Wallet struct {
 	Name        string
 	Descriptor  *wallet.Descriptor
@@ -27,9 +29,21 @@ type Wallet struct {
 
 var walletName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-// CreateWallet stores a new watch-only wallet. Its coins are looked for
-// from block height birthday on.
+// CreateWallet stores a new watch-only wallet of any descriptor the
+// wallet package parses, multisig or single key; it must be ranged with
+// receive and change branches (<0;1>/*). Its coins are looked for from
+// block height birthday on.
 func (c *Coordinator) CreateWallet(ctx context.Context, name string, d *wallet.Descriptor, birthday int64) error {
+	return c.addWallet(ctx, name, d, birthday, audit.WalletCreated)
+}
+
+// ImportWallet is CreateWallet for a wallet made elsewhere (an exchange's
+// hot wallet, say), recorded in the audit log as imported.
+func (c *Coordinator) ImportWallet(ctx context.Context, name string, d *wallet.Descriptor, birthday int64) error {
+	return c.addWallet(ctx, name, d, birthday, audit.WalletImported)
+}
+
+func (c *Coordinator) addWallet(ctx context.Context, name string, d *wallet.Descriptor, birthday int64, kind audit.Kind) error {
 	if !walletName.MatchString(name) {
 		return fmt.Errorf("wallet name %q: use letters, digits, '.', '_' and '-' (at most 64)", name)
 	}
@@ -56,7 +70,7 @@ func (c *Coordinator) CreateWallet(ctx context.Context, name string, d *wallet.D
 				return err
 			}
 		}
-		return auditWalletCreated(ctx, t, name, d, birthday)
+		return auditWalletAdded(ctx, t, kind, name, d, birthday)
 	})
 }
 
@@ -89,7 +103,20 @@ func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, up
 		return 0, nil, err
 	}
 	defer ins.Close()
+	dup, err := t.Prepare(`SELECT wallet FROM scripts WHERE script = ?`)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer dup.Close()
 	for k, spk := range spks {
+		var other string
+		err := dup.QueryRow(spk).Scan(&other)
+		if err == nil {
+			return 0, nil, fmt.Errorf("wallet %q: %w: %q", name, ErrScriptsWatched, other)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, nil, err
+		}
 		if _, err := ins.Exec(spk, name, change, from+uint32(k)); err != nil {
 			return 0, nil, fmt.Errorf("watch script: %w", err)
 		}

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -54,27 +56,27 @@ type keystoreData struct {
 	Passphrase string             `json:"passphrase,omitempty"`
 	Created    time.Time          `json:"created"`
 	Wallets    []RegisteredWallet `json:"wallets,omitempty"`
-	History    []HistoryEntry     `json:"history,omitempty"`
+	// Destinations are registered wallets the signer may pay but never
+	// signs for.
+	Destinations []RegisteredWallet `json:"destinations,omitempty"`
+	History      History            `json:"history,omitempty"`
 }
 
-// RegisteredWallet is a multisig wallet the signer agreed to sign for,
-// with an optional signing policy.
+// keystoreVersion is written by this code. Version 1 (no destinations,
+// no allow-wallet policy, history without a hash chain) is read and
+// rewritten as version 2 at the next save, so that an older signer, which
+// would drop what it does not know on saving, refuses the file instead.
+const keystoreVersion = 2
+
+// RegisteredWallet is a wallet the signer agreed to sign for, with an
+// optional signing policy, or a destination it may pay (never with a
+// policy).
 type RegisteredWallet struct {
 	Name       string    `json:"name"`
 	Descriptor string    `json:"descriptor"`
 	Network    string    `json:"network"`
 	Policy     *Policy   `json:"policy,omitempty"`
 	Registered time.Time `json:"registered"`
-}
-
-// HistoryEntry records one signed transaction, so daily limits can be
-// counted from the signer's own history.
-type HistoryEntry struct {
-	Time   time.Time `json:"time"`
-	Wallet string    `json:"wallet"`
-	TxID   string    `json:"txid"`
-	// Spent is the amount leaving the wallet: external outputs plus fee.
-	Spent int64 `json:"spent"`
 }
 
 // CreateKeystore writes a new keystore holding mnemonic (checked against
@@ -95,7 +97,7 @@ func CreateKeystore(path, password, mnemonic, passphrase string, workFactor int)
 		return nil, fmt.Errorf("scrypt work factor %d out of range %d..22", workFactor, MinWorkFactor)
 	}
 	ks := &Keystore{path: path, password: password, workFactor: workFactor, data: keystoreData{
-		Version: 1, Mnemonic: mnemonic, Passphrase: passphrase, Created: time.Now().UTC().Truncate(time.Second),
+		Version: keystoreVersion, Mnemonic: mnemonic, Passphrase: passphrase, Created: time.Now().UTC().Truncate(time.Second),
 	}}
 	blob, err := ks.seal()
 	if err != nil {
@@ -153,17 +155,39 @@ func OpenKeystore(path, password string) (*Keystore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: keystore fails its authentication (edited or damaged): %w", path, err)
 	}
-	ks := &Keystore{path: path, password: password, workFactor: DefaultWorkFactor}
+	ks := &Keystore{path: path, password: password, workFactor: workFactorOf(blob)}
 	if err := json.Unmarshal(plain, &ks.data); err != nil {
 		return nil, fmt.Errorf("%s: keystore contents: %w", path, err)
 	}
-	if ks.data.Version != 1 {
+	if ks.data.Version != 1 && ks.data.Version != keystoreVersion {
 		return nil, fmt.Errorf("%s: keystore version %d is not supported", path, ks.data.Version)
 	}
+	ks.data.Version = keystoreVersion
+	ks.data.History.upgradeLegacy()
 	if err := bip39.Validate(ks.data.Mnemonic); err != nil {
 		return nil, fmt.Errorf("%s: keystore seed: %w", path, err)
 	}
 	return ks, nil
+}
+
+// workFactorOf reads the scrypt cost from the keystore's age header
+// ("-> scrypt SALT LOGN"), so that saving keeps the cost the keystore was
+// created with rather than raising or lowering it; DefaultWorkFactor if
+// the header does not say or is out of range.
+func workFactorOf(blob []byte) int {
+	lines := bytes.SplitN(blob, []byte("\n"), 3)
+	if len(lines) < 3 {
+		return DefaultWorkFactor
+	}
+	f := strings.Fields(string(lines[1]))
+	if len(f) != 4 || f[0] != "->" || f[1] != "scrypt" {
+		return DefaultWorkFactor
+	}
+	n, err := strconv.Atoi(f[3])
+	if err != nil || n < MinWorkFactor || n > 22 {
+		return DefaultWorkFactor
+	}
+	return n
 }
 
 func (ks *Keystore) seal() ([]byte, error) {
@@ -246,7 +270,7 @@ func (ks *Keystore) Fingerprint() (wallet.Fingerprint, error) {
 func (ks *Keystore) Wallets() []RegisteredWallet { return ks.data.Wallets }
 
 // History returns what the signer has signed, oldest first.
-func (ks *Keystore) History() []HistoryEntry { return ks.data.History }
+func (ks *Keystore) History() History { return ks.data.History }
 
 // parse returns the wallet's descriptor on its own network (regtest and
 // signet share testnet's key versions, so the name is kept beside it).

@@ -52,7 +52,9 @@ func refuseErr(where, reason string, err error) error {
 // Review is what the signer worked out for itself about a PSBT, from its
 // own derivations: nothing in it is taken on the PSBT's word.
 type Review struct {
-	Wallet   string
+	Wallet string
+	// Kind says what the wallet is: "2-of-3 wsh", "single-key wpkh".
+	Kind     string
 	Network  *wallet.Network
 	Inputs   []ReviewInput
 	Outputs  []ReviewOutput
@@ -94,13 +96,21 @@ type ReviewOutput struct {
 	// Change is true only when the output re-derives from the registered
 	// wallet on its change branch.
 	Change bool
-	Index  uint32
+	// Destination names the registered destination the output re-derives
+	// from, at DestinationChange's branch and Index; empty for an output
+	// that is change or external.
+	Destination       string
+	DestinationChange bool
+	Index             uint32
 }
 
 // Format writes the review for a person to read before approving.
 func (r *Review) Format(w io.Writer) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Wallet %q on %s\n", r.Wallet, r.Network)
+	fmt.Fprintf(&b, "Wallet %q on %s: %s wallet\n", r.Wallet, r.Network, r.Kind)
+	if strings.HasPrefix(r.Kind, "single-key") {
+		b.WriteString("This signer's signature alone spends it: no cosigner checks this transaction.\n")
+	}
 	fmt.Fprintf(&b, "Inputs (%d), total %s:\n", len(r.Inputs), wallet.FormatAmount(r.TotalIn))
 	for i, in := range r.Inputs {
 		branch := "receive"
@@ -113,6 +123,12 @@ func (r *Review) Format(w io.Writer) {
 	for i, out := range r.Outputs {
 		if out.Change {
 			fmt.Fprintf(&b, "  %3d  %s  change (verified, change branch, index %d) %s\n", i, wallet.FormatAmount(out.Amount), out.Index, out.Address)
+		} else if out.Destination != "" {
+			branch := "receive"
+			if out.DestinationChange {
+				branch = "change"
+			}
+			fmt.Fprintf(&b, "  %3d  %s  to registered wallet %q, %s index %d (verified) %s\n", i, wallet.FormatAmount(out.Amount), out.Destination, branch, out.Index, out.Address)
 		} else {
 			fmt.Fprintf(&b, "  %3d  %s  external: %s\n", i, wallet.FormatAmount(out.Amount), out.Address)
 		}

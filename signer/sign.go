@@ -166,7 +166,15 @@ func ownKey(d *wallet.Descriptor, master *wallet.ExtendedKey) (wallet.KeyOrigin,
 // every input of the wallet. It returns a PSBT carrying only the
 // unsigned transaction and this signer's partial signatures, which is all
 // a coordinator needs back. Nothing is signed when an error is returned.
+//
+// The signing is appended to the keystore's hash-chained [History] (the
+// caller saves the keystore before the PSBT leaves); a history whose
+// chain is broken makes Sign fail with a [HistoryError], since the daily
+// limit counts from it.
 func (ks *Keystore) Sign(p *psbt.Packet, opts Options, approve Approver) (*psbt.Packet, *Review, error) {
+	if _, err := ks.data.History.Verify(); err != nil {
+		return nil, nil, err
+	}
 	master, err := ks.Master(wallet.Mainnet)
 	if err != nil {
 		return nil, nil, err
@@ -187,9 +195,9 @@ func (ks *Keystore) Sign(p *psbt.Packet, opts Options, approve Approver) (*psbt.
 	if err != nil {
 		return nil, pl.review, err
 	}
-	ks.data.History = append(ks.data.History, HistoryEntry{
+	ks.data.History = ks.data.History.appendEntry(HistoryEntry{
 		Time: opts.now(), Wallet: pl.wallet.Name, TxID: p.UnsignedTx.TxID().String(),
-		Spent: pl.review.External + pl.review.Fee,
+		Spent: pl.review.External + pl.review.Fee, Outputs: historyOutputs(pl.review),
 	})
 	return out, pl.review, nil
 }
@@ -300,7 +308,11 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	if err := checkGlobalXPubs(p, w); err != nil {
 		return nil, err
 	}
-	r := &Review{Wallet: w.Name, Network: net, TotalIn: totalIn, Policy: w.Policy}
+	dsts, err := ks.destinations(net)
+	if err != nil {
+		return nil, err
+	}
+	r := &Review{Wallet: w.Name, Kind: Describe(w.desc), Network: net, TotalIn: totalIn, Policy: w.Policy}
 	ours := make(map[int]*inputPlan)
 	for k := range pl.inputs {
 		ours[pl.inputs[k].index] = &pl.inputs[k]
@@ -324,7 +336,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 		if totalOut > MaxMoney {
 			return nil, refuse("transaction", "outputs add up to more than 21 million BTC")
 		}
-		ro, err := reviewOutput(p, j, w, fp, maxIndex, r)
+		ro, err := reviewOutput(p, j, w, dsts, fp, maxIndex, r)
 		if err != nil {
 			return nil, err
 		}
@@ -475,8 +487,11 @@ func checkDerivations(where string, ds []psbt.Bip32Derivation, derived *wallet.D
 }
 
 // reviewOutput classifies output j: change only if it re-derives exactly
-// from the registered wallet on the change branch, external otherwise.
-func reviewOutput(p *psbt.Packet, j int, w *registered, fp wallet.Fingerprint, maxIndex uint32, r *Review) (*ReviewOutput, error) {
+// from the registered wallet on the change branch, a registered
+// destination only if it re-derives exactly from that destination,
+// external otherwise. An output whose derivations claim either and do not
+// re-derive is refused.
+func reviewOutput(p *psbt.Packet, j int, w *registered, dsts []*destination, fp wallet.Fingerprint, maxIndex uint32, r *Review) (*ReviewOutput, error) {
 	where := fmt.Sprintf("output %d", j)
 	out := p.UnsignedTx.Outputs[j]
 	net := w.desc.Network()
@@ -487,11 +502,18 @@ func reviewOutput(p *psbt.Packet, j int, w *registered, fp wallet.Fingerprint, m
 	}
 	ro := &ReviewOutput{Address: addr, Amount: out.Value}
 	po := &p.Outputs[j]
+	var notOurs wallet.Path // a path of our key outside the wallet
 	for _, d := range po.Bip32Derivation {
 		if wallet.Fingerprint(d.Fingerprint) != fp {
 			continue
 		}
 		path := wallet.Path(d.Path)
+		if !underOrigin(w, path) {
+			if notOurs == nil {
+				notOurs = path
+			}
+			continue
+		}
 		rw, change, index, ok := locate([]*registered{w}, path)
 		if !ok {
 			return nil, refuse(where, "presented as change at %s, which is not a path of wallet %q", path, w.Name)
@@ -527,7 +549,20 @@ func reviewOutput(p *psbt.Packet, j int, w *registered, fp wallet.Fingerprint, m
 		ro.Change, ro.Index = true, index
 		return ro, nil
 	}
+	if ok, err := verifyDestination(p, j, dsts, ro); ok || err != nil {
+		return ro, err
+	}
+	if notOurs != nil {
+		return nil, refuse(where, "presented as change at %s, which is not a path of wallet %q", notOurs, w.Name)
+	}
 	return ro, nil
+}
+
+// underOrigin reports whether path starts with the wallet's own key
+// origin path.
+func underOrigin(w *registered, path wallet.Path) bool {
+	o := w.origin.Path
+	return len(path) >= len(o) && path[:len(o)].Equal(o)
 }
 
 // checkGlobalXPubs refuses global xpubs that conflict with the registered
@@ -589,12 +624,7 @@ func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("input %d: %w", ip.index, err)
 		}
-		var hash [32]byte
-		if ip.derived.WitnessScript != nil {
-			hash, err = cache.WitnessV0(ip.index, ip.derived.WitnessScript, ip.amount, ip.hashTyp)
-		} else {
-			hash, err = psbt.LegacySigHash(p.UnsignedTx, ip.index, ip.derived.RedeemScript, ip.hashTyp)
-		}
+		hash, err := sigHash(p.UnsignedTx, cache, pl.wallet.desc.ScriptType(), &ip)
 		if err != nil {
 			return nil, fmt.Errorf("input %d: sighash: %w", ip.index, err)
 		}
@@ -607,6 +637,22 @@ func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
 		}
 	}
 	return out, nil
+}
+
+// sigHash is the hash input ip's signature commits to: BIP-143 over the
+// witness script (wsh, sh-wsh) or over the P2PKH scriptCode of the key
+// (wpkh, sh-wpkh), or the legacy hash over the redeem script (sh). The
+// scripts are the signer's own derivations, never the PSBT's.
+func sigHash(tx *psbt.Tx, cache *psbt.SigHashCache, st wallet.ScriptType, ip *inputPlan) ([32]byte, error) {
+	switch st {
+	case wallet.P2WSH, wallet.P2SHP2WSH:
+		return cache.WitnessV0(ip.index, ip.derived.WitnessScript, ip.amount, ip.hashTyp)
+	case wallet.P2WPKH, wallet.P2SHP2WPKH:
+		return cache.WitnessV0(ip.index, psbt.P2WPKHScriptCode(wallet.Hash160(ip.pubKey)), ip.amount, ip.hashTyp)
+	case wallet.P2SH:
+		return psbt.LegacySigHash(tx, ip.index, ip.derived.RedeemScript, ip.hashTyp)
+	}
+	return [32]byte{}, fmt.Errorf("no signature hash for script type %s", st)
 }
 
 // SignBytes is what kinko-signer runs on a PSBT file: it detects the

@@ -31,6 +31,7 @@ var testWords = []string{
 type fixture struct {
 	t     testing.TB
 	ks    []*signer.Keystore
+	paths []string
 	recs  []*wallet.KeyRecord
 	desc  *wallet.Descriptor
 	net   *wallet.Network
@@ -38,15 +39,19 @@ type fixture struct {
 }
 
 // newFixture makes n keystores, an m-of-n wallet registered on signer 0,
-// and inputs coins at receive indexes 0..inputs-1 worth 1 BTC each.
+// and inputs coins at receive indexes 0..inputs-1 worth 1 BTC each. For
+// the single-key types (wpkh, sh-wpkh) the wallet is signer 0's key alone
+// (m and n are ignored beyond making n keystores).
 func newFixture(t testing.TB, st wallet.ScriptType, m, n, inputs int) *fixture {
 	t.Helper()
 	f := &fixture{t: t, net: wallet.Regtest}
 	for i := 0; i < n; i++ {
-		ks, err := signer.CreateKeystore(filepath.Join(t.TempDir(), "ks"), "pw", testWords[i], "", signer.MinWorkFactor)
+		path := filepath.Join(t.TempDir(), "ks")
+		ks, err := signer.CreateKeystore(path, "pw", testWords[i], "", signer.MinWorkFactor)
 		if err != nil {
 			t.Fatal(err)
 		}
+		f.paths = append(f.paths, path)
 		master, err := ks.Master(f.net)
 		if err != nil {
 			t.Fatal(err)
@@ -59,7 +64,14 @@ func newFixture(t testing.TB, st wallet.ScriptType, m, n, inputs int) *fixture {
 		f.recs = append(f.recs, rec)
 	}
 	var err error
-	f.desc, err = wallet.NewMultisig(f.net, st, m, f.recs)
+	switch st {
+	case wallet.P2WPKH:
+		f.desc, err = wallet.ParseDescriptor("wpkh("+f.recs[0].String()+"/<0;1>/*)", f.net)
+	case wallet.P2SHP2WPKH:
+		f.desc, err = wallet.ParseDescriptor("sh(wpkh("+f.recs[0].String()+"/<0;1>/*))", f.net)
+	default:
+		f.desc, err = wallet.NewMultisig(f.net, st, m, f.recs)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -636,6 +648,17 @@ func FuzzSignBytes(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add(good[:len(good)/2])
+	// A payment to a registered destination, so that the fuzzer reaches
+	// the destination claims too.
+	hot := hotWallet(fx)
+	fx.registerDestination(0, "hot", hot)
+	top := fx.build()
+	fx.payTo(top, hot, false, 12)
+	topUp, err := top.Serialize()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(topUp)
 	f.Add([]byte("cHNidP8BAAoCAAAAAAAAAAAAAA=="))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out, _, err := fx.ks[0].SignBytes(b, signer.Options{}, nil)

@@ -38,3 +38,21 @@ func BenchmarkDeriveScriptPubKeys(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "addresses/s")
 }
+
+// BenchmarkDeriveScriptPubKeysWPKH derives output scripts of a single-key
+// wpkh wallet in batches of 100, as a gap scan of a hot wallet does.
+func BenchmarkDeriveScriptPubKeysWPKH(b *testing.B) {
+	_, recs := testRecords(b, Mainnet, P2WPKH, 1)
+	d, err := ParseDescriptor(singleKeyDesc(P2WPKH, recs[0]), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := d.DeriveScriptPubKeys(false, uint32(i*100)&0x3fffffff, 100); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "addresses/s")
+}

@@ -6,7 +6,8 @@ package wallet
 // addresses. Each wallet's xpubs and origins are made with hdkeychain from
 // test seeds; kinko parses a descriptor written from them by hand and must
 // derive the same addresses as hdkeychain + txscript + address from the
-// same xpubs. (These btcd packages import net, so they may appear only in
+// same xpubs; likewise for single-key wpkh and sh(wpkh) wallets. (These
+// btcd packages import net, so they may appear only in
 // tests.)
 
 import (
@@ -54,6 +55,10 @@ func btcdCosigners(t *testing.T, net *Network, st ScriptType, n int, seedBase by
 		path, origin = []uint32{48, coin, 0, 1}, fmt.Sprintf("48h/%dh/0h/1h", coin)
 	case P2SH:
 		path, origin = []uint32{45}, "45h"
+	case P2WPKH:
+		path, origin = []uint32{84, coin, 0}, fmt.Sprintf("84h/%dh/0h", coin)
+	case P2SHP2WPKH:
+		path, origin = []uint32{49, coin, 0}, fmt.Sprintf("49h/%dh/0h", coin)
 	}
 	out := make([]btcdCosigner, n)
 	for i := range out {
@@ -222,6 +227,95 @@ func TestCrossCheckWallets(t *testing.T) {
 		}
 	}
 	if count != 3*3*3*6 {
+		t.Errorf("checked %d addresses", count)
+	}
+}
+
+// TestCrossCheckSingleKey derives the first receive and change addresses
+// of wpkh and sh(wpkh) wallets on mainnet, testnet and regtest, and
+// compares them, their output scripts and redeem scripts with those btcd's
+// hdkeychain, address and txscript make from the same xpub.
+func TestCrossCheckSingleKey(t *testing.T) {
+	count := 0
+	for _, net := range []*Network{Mainnet, Testnet, Regtest} {
+		params := chainParams[net]
+		for _, st := range []ScriptType{P2WPKH, P2SHP2WPKH} {
+			for seed := byte(1); seed <= 2; seed++ {
+				c := btcdCosigners(t, net, st, 1, 60*seed)[0]
+				key := "[" + c.fp + "/" + c.origin + "]" + c.xpub.String() + "/<0;1>/*"
+				body := "wpkh(" + key + ")"
+				if st == P2SHP2WPKH {
+					body = "sh(" + body + ")"
+				}
+				d, err := ParseDescriptor(body, net)
+				if err != nil {
+					t.Fatalf("%s: %v", body, err)
+				}
+				if d.String()[:len(d.String())-9] != body {
+					t.Errorf("canonical form differs:\n%s\n%s", d, body)
+				}
+				for branch := uint32(0); branch < 2; branch++ {
+					spks, err := d.DeriveScriptPubKeys(branch == 1, 0, 3)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i := uint32(0); i < 3; i++ {
+						k, err := c.xpub.Derive(branch)
+						if err == nil {
+							k, err = k.Derive(i)
+						}
+						if err != nil {
+							t.Fatal(err)
+						}
+						pk, err := k.ECPubKey()
+						if err != nil {
+							t.Fatal(err)
+						}
+						pub := pk.SerializeCompressed()
+						w, err := address.NewAddressWitnessPubKeyHash(address.Hash160(pub), params)
+						if err != nil {
+							t.Fatal(err)
+						}
+						program, err := txscript.PayToAddrScript(w)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var want address.Address = w
+						if st == P2SHP2WPKH {
+							if want, err = address.NewAddressScriptHash(program, params); err != nil {
+								t.Fatal(err)
+							}
+						}
+						wantSPK, err := txscript.PayToAddrScript(want)
+						if err != nil {
+							t.Fatal(err)
+						}
+						dv, err := d.Derive(branch == 1, i)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if dv.Address != want.EncodeAddress() || !bytes.Equal(dv.ScriptPubKey, wantSPK) || !bytes.Equal(dv.Script, program) {
+							t.Errorf("%s %s branch %d index %d: kinko %s, btcd %s", net, st, branch, i, dv.Address, want.EncodeAddress())
+						}
+						if st == P2SHP2WPKH && !bytes.Equal(dv.RedeemScript, program) {
+							t.Errorf("%s redeem script %x, btcd %x", st, dv.RedeemScript, program)
+						}
+						if len(dv.Keys) != 1 || !bytes.Equal(dv.Keys[0].PubKey, pub) {
+							t.Errorf("%s branch %d index %d: key differs", st, branch, i)
+						}
+						if !bytes.Equal(spks[i], dv.ScriptPubKey) {
+							t.Errorf("DeriveScriptPubKeys differs at %d/%d", branch, i)
+						}
+						if s, err := ScriptFromAddress(want.EncodeAddress(), net); err != nil || !bytes.Equal(s, dv.ScriptPubKey) {
+							t.Errorf("ScriptFromAddress(%s): %v", want.EncodeAddress(), err)
+						}
+						count++
+					}
+				}
+			}
+		}
+	}
+	if count != 3*2*2*6 {
 		t.Errorf("checked %d addresses", count)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,6 +58,7 @@ var errByName = map[string]error{
 	"ErrInvalidDescriptor":     ErrInvalidDescriptor,
 	"ErrInvalidFingerprint":    ErrInvalidFingerprint,
 	"ErrUnsupportedDescriptor": ErrUnsupportedDescriptor,
+	"ErrUncompressedKey":       ErrUncompressedKey,
 }
 
 // neuter rewrites a descriptor the way a watch-only exporter would: each
@@ -204,8 +206,17 @@ func TestDescriptorVectors(t *testing.T) {
 			if expect == "" {
 				expect = "ok"
 			}
+			if expect == "ErrHardenedDerivation" && len(c.Scripts) > 0 && strings.Count(c.Desc, "xprv") == 1 {
+				checkHardenedScripts(t, name, c.Desc, c.Scripts)
+			}
 			desc = wrapDesc(neuter(t, c.Desc), c.Wrap)
 			d, err = ParseDescriptor(desc, nil)
+		}
+		if expect == "invalid" {
+			if err == nil || errors.Is(err, ErrPrivateKey) {
+				t.Errorf("%s: got %v, want a refusal", name, err)
+			}
+			continue
 		}
 		if expect != "ok" {
 			want, ok := errByName[expect]
@@ -278,6 +289,50 @@ func TestDescriptorVectors(t *testing.T) {
 					t.Errorf("group %s branch %d index %d: %x != %x", g, m.branch, i, a.Script, b.Script)
 				}
 			}
+		}
+	}
+}
+
+// hardenedWildcard matches an xprv with steps ending in a hardened
+// wildcard, as in BIP-382's sh(wpkh(xprv…/10/20/30/40/*')).
+var hardenedWildcard = regexp.MustCompile(`(xprv[1-9A-HJ-NP-Za-km-z]+)((?:/[0-9]+)*)/\*['h]`)
+
+// checkHardenedScripts checks a single-key vector whose key ends in a
+// hardened wildcard, which kinko refuses after an xpub: child i is derived with the
+// vector's xprv and written as a hex key, and the descriptor so made must
+// give script i.
+func checkHardenedScripts(t *testing.T, name, desc string, scripts []string) {
+	t.Helper()
+	m := hardenedWildcard.FindStringSubmatch(desc)
+	if m == nil {
+		t.Fatalf("%s: no xprv with a hardened wildcard", name)
+	}
+	k, err := ParseExtendedKey(m[1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := ParsePath("m" + m[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := k.Derive(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range scripts {
+		c, err := base.Child(Hardened + uint32(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hexDesc := strings.Replace(desc, m[0], hex.EncodeToString(c.PublicKey()), 1)
+		d, err := ParseDescriptor(hexDesc, nil)
+		if err != nil {
+			t.Errorf("%s child %d: %v", name, i, err)
+			continue
+		}
+		dv, err := d.Derive(false, 0)
+		if err != nil || hex.EncodeToString(dv.ScriptPubKey) != want {
+			t.Errorf("%s child %d: script %x (%v), want %s", name, i, dv.ScriptPubKey, err, want)
 		}
 	}
 }
@@ -376,6 +431,17 @@ func checkDerived(t *testing.T, d *Descriptor, dv *Derived, masters []*ExtendedK
 			!bytes.Equal(dv.ScriptPubKey, append(append([]byte{0xa9, 20}, Hash160(dv.Script)...), 0x87)) {
 			t.Error("sh scripts")
 		}
+	case P2WPKH:
+		if len(dv.Keys) != 1 || !bytes.Equal(dv.Script, append([]byte{0, 20}, Hash160(dv.Keys[0].PubKey)...)) ||
+			dv.WitnessScript != nil || dv.RedeemScript != nil || !bytes.Equal(dv.ScriptPubKey, dv.Script) {
+			t.Error("wpkh scripts")
+		}
+	case P2SHP2WPKH:
+		if len(dv.Keys) != 1 || !bytes.Equal(dv.Script, append([]byte{0, 20}, Hash160(dv.Keys[0].PubKey)...)) ||
+			dv.WitnessScript != nil || !bytes.Equal(dv.RedeemScript, dv.Script) ||
+			!bytes.Equal(dv.ScriptPubKey, append(append([]byte{0xa9, 20}, Hash160(dv.Script)...), 0x87)) {
+			t.Error("sh(wpkh) scripts")
+		}
 	}
 	if a, err := AddressFromScript(dv.ScriptPubKey, d.Network()); err != nil || a != dv.Address {
 		t.Errorf("address %s: %v", dv.Address, err)
@@ -410,7 +476,7 @@ func checkDerived(t *testing.T, d *Descriptor, dv *Derived, masters []*ExtendedK
 		if !found {
 			t.Errorf("key %d does not derive from master %s at %s", i, k.Origin.Fingerprint, p)
 		}
-		if !bytes.Contains(dv.Script, k.PubKey) {
+		if d.IsMultisig() && !bytes.Contains(dv.Script, k.PubKey) {
 			t.Errorf("key %d not in script", i)
 		}
 	}
@@ -554,7 +620,23 @@ func TestDescriptorRefusals(t *testing.T) {
 		{"H marker", "wsh(sortedmulti(2," + strings.Replace(keys(3, "/0/*"), "48h", "48H", 1) + "))", nil, ErrInvalidDescriptor},
 		{"steps after hex key", "sh(multi(1," + uncompressed[0] + "/0))", nil, ErrInvalidDescriptor},
 		{"bare multisig", "sortedmulti(2," + keys(3, "/0/*") + ")", nil, ErrUnsupportedDescriptor},
-		{"wpkh", "wpkh(" + tpub(0) + "/0/*)", nil, ErrUnsupportedDescriptor},
+		{"pkh", "pkh(" + tpub(0) + "/0/*)", nil, ErrUnsupportedDescriptor},
+		{"sh(pkh)", "sh(pkh(" + tpub(0) + "/0/*))", nil, ErrUnsupportedDescriptor},
+		{"uncompressed in wpkh", "wpkh(" + uncompressed[0] + ")", nil, ErrUncompressedKey},
+		{"uncompressed in sh(wpkh)", "sh(wpkh(" + uncompressed[0] + "))", nil, ErrUncompressedKey},
+		{"wpkh inside wsh", "wsh(wpkh(" + tpub(0) + "/0/*))", nil, ErrInvalidDescriptor},
+		{"wpkh inside sh(wsh)", "sh(wsh(wpkh(" + tpub(0) + "/0/*)))", nil, ErrInvalidDescriptor},
+		{"wpkh inside sh(sh)", "sh(sh(wpkh(" + tpub(0) + "/0/*)))", nil, ErrInvalidDescriptor},
+		{"two keys in wpkh", "wpkh(" + keys(2, "/0/*") + ")", nil, ErrInvalidDescriptor},
+		{"multi in wpkh", "wpkh(sortedmulti(1," + keys(2, "/0/*") + "))", nil, ErrInvalidDescriptor},
+		{"empty wpkh", "wpkh()", nil, ErrInvalidDescriptor},
+		{"threshold in wpkh", "wpkh(1," + tpub(0) + "/0/*)", nil, ErrInvalidDescriptor},
+		{"wpkh unclosed", "wpkh(" + tpub(0) + "/0/*", nil, ErrInvalidDescriptor},
+		{"tprv in wpkh", "wpkh([" + recs[0].Origin.String() + "]" + tprv + "/<0;1>/*)", nil, ErrPrivateKey},
+		{"WIF in sh(wpkh)", "sh(wpkh(" + wif + "))", nil, ErrPrivateKey},
+		{"hardened step in wpkh", "wpkh(" + tpub(0) + "/0h/*)", nil, ErrHardenedDerivation},
+		{"tpub wpkh on mainnet", "wpkh(" + tpub(0) + "/<0;1>/*)", Mainnet, ErrNetworkMismatch},
+		{"wpkh bad checksum", "wpkh(" + tpub(0) + "/<0;1>/*)#" + string(badSum), nil, ErrDescriptorChecksum},
 		{"tr", "tr(" + tpub(0) + "/0/*)", nil, ErrUnsupportedDescriptor},
 		{"empty", "", nil, ErrInvalidDescriptor},
 		{"no keys", "wsh(sortedmulti(1))", nil, ErrInvalidDescriptor},
@@ -611,6 +693,8 @@ func TestDescriptorRefusals(t *testing.T) {
 		{"private key", Testnet, P2WSH, 1, []*KeyRecord{recs[1], private}, ErrPrivateKey},
 		{"origin", Testnet, P2WSH, 1, []*KeyRecord{{Origin: KeyOrigin{Path: Path{1}}, Key: recs[0].Key}}, ErrOriginMismatch},
 		{"script type", Testnet, ScriptType(9), 1, recs[:1], ErrUnknownScriptType},
+		{"single-key type", Testnet, P2WPKH, 1, recs[:1], ErrUnknownScriptType},
+		{"single-key type sh-wpkh", Testnet, P2SHP2WPKH, 1, recs[:1], ErrUnknownScriptType},
 	} {
 		if _, err := NewMultisig(c.net, c.st, c.m, c.keys); !errors.Is(err, c.err) {
 			t.Errorf("NewMultisig %s: got %v, want %v", c.name, err, c.err)

@@ -1,6 +1,6 @@
 // Package wallet is what a signer and a coordinator must agree on byte for
-// byte: which keys make up a multisig wallet, and which scripts and
-// addresses it has.
+// byte: which keys make up a wallet, and which scripts and addresses it
+// has.
 //
 // # Keys
 //
@@ -9,16 +9,18 @@
 // bytes are checked against the [Network] in use, and SLIP-132 forms are
 // accepted and converted, never written. [KeyRecord] is a cosigner's
 // account key with its BIP-380 origin, "[fingerprint/48h/1h/0h/2h]tpub…",
-// at the BIP-48 path [AccountPath] gives.
+// at the BIP-48 path [AccountPath] gives (BIP-84 and BIP-49 for single
+// keys).
 //
 // # Wallets
 //
 // [Descriptor] is a BIP-380/381/382/383/389 output descriptor for
 // wsh(sortedmulti), sh(wsh(sortedmulti)), sh(sortedmulti) and the multi
-// forms, with the BIP-380 checksum and the <0;1> multipath step for the
-// receive and change branches. [Descriptor.Derive] gives, for one index,
-// the scripts, the address, and each cosigner's key with its full origin,
-// as a PSBT needs them.
+// forms, and for single-key wpkh() and sh(wpkh()) wallets (such as an
+// exchange's hot wallet), with the BIP-380 checksum and the <0;1>
+// multipath step for the receive and change branches. [Descriptor.Derive]
+// gives, for one index, the scripts, the address, and each key with its
+// full origin, as a PSBT needs them.
 //
 // # Networks, addresses, amounts
 //

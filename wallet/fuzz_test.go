@@ -5,8 +5,8 @@ import (
 )
 
 // FuzzParseDescriptor checks that ParseDescriptor never panics and that a
-// descriptor it accepts prints a canonical form that parses back to itself
-// and derives.
+// descriptor it accepts (multisig or single key) prints a canonical form
+// that parses back to itself and derives.
 func FuzzParseDescriptor(f *testing.F) {
 	v := loadDescVectors(f)
 	for _, c := range v.Descriptors {
@@ -25,6 +25,10 @@ func FuzzParseDescriptor(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(d.String())
+	for _, st := range []ScriptType{P2WPKH, P2SHP2WPKH} {
+		_, recs := testRecords(f, Testnet, st, 1)
+		f.Add(singleKeyDesc(st, recs[0]))
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := ParseDescriptor(s, nil)
 		if err != nil {
@@ -42,6 +46,12 @@ func FuzzParseDescriptor(f *testing.F) {
 			t.Fatalf("canonical form unstable: %q → %q", canon, d2.String())
 		}
 		dv, err := d.Derive(false, 0)
+		if err == nil && !d.IsMultisig() && (d.Threshold() != 1 || len(dv.Keys) != 1 || len(dv.Script) != 22) {
+			t.Fatalf("single-key descriptor %q: threshold %d, %d keys, script %x", canon, d.Threshold(), len(dv.Keys), dv.Script)
+		}
+		if err == nil && d.MaxInputWeight() <= 0 {
+			t.Fatalf("%q: no input weight", canon)
+		}
 		if err == nil {
 			dv2, err2 := d2.Derive(false, 0)
 			if err2 != nil || dv2.Address != dv.Address {

@@ -148,17 +148,20 @@ func NewKeyRecord(master *ExtendedKey, p Path) (*KeyRecord, error) {
 	}, nil
 }
 
-// ScriptType is the kind of output a multisig wallet uses.
+// ScriptType is the kind of output a wallet uses: one of three multisig
+// types, or one of two single-key types.
 type ScriptType int
 
-// The multisig script types kinko supports.
+// The script types kinko supports.
 const (
-	P2WSH     ScriptType = iota + 1 // native segwit: wsh(multi)
-	P2SHP2WSH                       // nested segwit: sh(wsh(multi))
-	P2SH                            // legacy: sh(multi)
+	P2WSH      ScriptType = iota + 1 // native segwit: wsh(multi)
+	P2SHP2WSH                        // nested segwit: sh(wsh(multi))
+	P2SH                             // legacy: sh(multi)
+	P2WPKH                           // single key, native segwit: wpkh(KEY)
+	P2SHP2WPKH                       // single key, nested segwit: sh(wpkh(KEY))
 )
 
-// String returns "wsh", "sh-wsh" or "sh".
+// String returns "wsh", "sh-wsh", "sh", "wpkh" or "sh-wpkh".
 func (t ScriptType) String() string {
 	switch t {
 	case P2WSH:
@@ -167,12 +170,19 @@ func (t ScriptType) String() string {
 		return "sh-wsh"
 	case P2SH:
 		return "sh"
+	case P2WPKH:
+		return "wpkh"
+	case P2SHP2WPKH:
+		return "sh-wpkh"
 	}
 	return fmt.Sprintf("ScriptType(%d)", int(t))
 }
 
-// ParseScriptType parses "wsh", "sh-wsh" or "sh" (also "p2wsh",
-// "p2sh-p2wsh", "p2sh"; any case).
+// singleKey reports whether t is a single-key type (wpkh, sh-wpkh).
+func (t ScriptType) singleKey() bool { return t == P2WPKH || t == P2SHP2WPKH }
+
+// ParseScriptType parses "wsh", "sh-wsh", "sh", "wpkh" or "sh-wpkh" (also
+// "p2wsh", "p2sh-p2wsh", "p2sh", "p2wpkh", "p2sh-p2wpkh"; any case).
 func ParseScriptType(s string) (ScriptType, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "wsh", "p2wsh":
@@ -181,15 +191,21 @@ func ParseScriptType(s string) (ScriptType, error) {
 		return P2SHP2WSH, nil
 	case "sh", "p2sh":
 		return P2SH, nil
+	case "wpkh", "p2wpkh":
+		return P2WPKH, nil
+	case "sh-wpkh", "p2sh-p2wpkh":
+		return P2SHP2WPKH, nil
 	}
-	return 0, fmt.Errorf("%w %q (want wsh, sh-wsh or sh)", ErrUnknownScriptType, s)
+	return 0, fmt.Errorf("%w %q (want wsh, sh-wsh, sh, wpkh or sh-wpkh)", ErrUnknownScriptType, s)
 }
 
-// AccountPath returns the standard path of a cosigner's account key: BIP-48
-// m/48h/coin h/account h/2h for P2WSH and …/1h for P2SH-P2WSH (coin 0 on
-// mainnet, 1 elsewhere), and BIP-45 m/45h for legacy P2SH, which has no
-// account level (account is ignored). It panics on an unknown script type
-// or an account of 2^31 or more, both programming errors.
+// AccountPath returns the standard path of an account key: for a
+// multisig cosigner BIP-48 m/48h/coin h/account h/2h for P2WSH and …/1h
+// for P2SH-P2WSH (coin 0 on mainnet, 1 elsewhere), and BIP-45 m/45h for
+// legacy P2SH, which has no account level (account is ignored); for a
+// single key BIP-84 m/84h/coin h/account h for P2WPKH and BIP-49
+// m/49h/coin h/account h for P2SH-P2WPKH. It panics on an unknown script
+// type or an account of 2^31 or more, both programming errors.
 func AccountPath(net *Network, st ScriptType, account uint32) Path {
 	if account >= Hardened {
 		panic(fmt.Sprintf("wallet.AccountPath: account %d out of range", account))
@@ -202,6 +218,10 @@ func AccountPath(net *Network, st ScriptType, account uint32) Path {
 		return Path{h(48), h(net.CoinType), h(account), h(1)}
 	case P2SH:
 		return Path{h(45)}
+	case P2WPKH:
+		return Path{h(84), h(net.CoinType), h(account)}
+	case P2SHP2WPKH:
+		return Path{h(49), h(net.CoinType), h(account)}
 	}
 	panic(fmt.Sprintf("wallet.AccountPath: unknown script type %d", int(st)))
 }

@@ -126,6 +126,9 @@ func TestAccountPath(t *testing.T) {
 		{Regtest, P2SHP2WSH, 3, "m/48h/1h/3h/1h"},
 		{Signet, P2WSH, 7, "m/48h/1h/7h/2h"},
 		{Mainnet, P2SH, 0, "m/45h"},
+		{Mainnet, P2WPKH, 0, "m/84h/0h/0h"},
+		{Testnet, P2WPKH, 2, "m/84h/1h/2h"},
+		{Regtest, P2SHP2WPKH, 0, "m/49h/1h/0h"},
 	} {
 		if got := AccountPath(c.net, c.st, c.acct).String(); got != c.want {
 			t.Errorf("%s %s %d: %s, want %s", c.net, c.st, c.acct, got, c.want)
@@ -147,19 +150,22 @@ func TestAccountPath(t *testing.T) {
 }
 
 func TestScriptType(t *testing.T) {
-	for _, st := range []ScriptType{P2WSH, P2SHP2WSH, P2SH} {
+	names := map[ScriptType]string{P2WSH: "wsh", P2SHP2WSH: "sh-wsh", P2SH: "sh", P2WPKH: "wpkh", P2SHP2WPKH: "sh-wpkh"}
+	for st, name := range names {
 		got, err := ParseScriptType(st.String())
-		if err != nil || got != st {
+		if err != nil || got != st || st.String() != name {
 			t.Errorf("%s: %v %v", st, got, err)
 		}
 	}
-	for in, want := range map[string]ScriptType{"P2WSH": P2WSH, "p2sh-p2wsh": P2SHP2WSH, "p2sh": P2SH} {
+	for in, want := range map[string]ScriptType{"P2WSH": P2WSH, "p2sh-p2wsh": P2SHP2WSH, "p2sh": P2SH, "P2WPKH": P2WPKH, "p2sh-p2wpkh": P2SHP2WPKH} {
 		if got, err := ParseScriptType(in); err != nil || got != want {
 			t.Errorf("%s: %v %v", in, got, err)
 		}
 	}
-	if _, err := ParseScriptType("wpkh"); !errors.Is(err, ErrUnknownScriptType) {
-		t.Errorf("wpkh: %v", err)
+	for _, bad := range []string{"pkh", "tr", "wsh-wpkh", ""} {
+		if _, err := ParseScriptType(bad); !errors.Is(err, ErrUnknownScriptType) {
+			t.Errorf("%q: %v", bad, err)
+		}
 	}
 }
 

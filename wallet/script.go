@@ -83,6 +83,12 @@ func p2wshScript(script []byte) []byte {
 	return append([]byte{op0, 32}, h[:]...)
 }
 
+// p2wpkhScript returns the P2WPKH witness program of a compressed public
+// key: OP_0 <hash160(pub)>.
+func p2wpkhScript(pub []byte) []byte {
+	return append([]byte{op0, 20}, Hash160(pub)...)
+}
+
 // p2shScript returns the P2SH output script of a redeem script:
 // OP_HASH160 <hash160(script)> OP_EQUAL.
 func p2shScript(script []byte) []byte {

@@ -5,9 +5,9 @@ package wallet
 const MaxSigSize = 73
 
 // MaxInputWeight is the weight, in weight units, of one of the wallet's
-// inputs once signed by its threshold of cosigners, assuming the largest
-// signatures: outpoint, sequence, scriptSig and witness. Fee estimates
-// built on it never fall below the rate asked for.
+// inputs once signed by its threshold of cosigners (or its one key),
+// assuming the largest signatures: outpoint, sequence, scriptSig and
+// witness. Fee estimates built on it never fall below the rate asked for.
 func (d *Descriptor) MaxInputWeight() int {
 	der, err := d.Derive(false, 0)
 	if err != nil {
@@ -26,6 +26,13 @@ func (d *Descriptor) MaxInputWeight() int {
 		witness = varIntSize(m+2) + 1 + sigs + varIntSize(script) + script
 	case P2SH:
 		scriptSig = 1 + sigs + pushSize(script) + script
+	case P2WPKH:
+		// Witness: item count, <sig>, <33-byte key>.
+		witness = 1 + 1 + MaxSigSize + 1 + 33
+	case P2SHP2WPKH:
+		// scriptSig: the push of the 22-byte program.
+		scriptSig = 1 + 22
+		witness = 1 + 1 + MaxSigSize + 1 + 33
 	}
 	return 4*(32+4+4+varIntSize(scriptSig)+scriptSig) + witness
 }

@@ -145,7 +145,7 @@ func writeSecret(path, s string) error {
 func (e *env) xpub(args []string) error {
 	fs := e.flags("xpub")
 	netName := fs.String("network", "", "mainnet, testnet, signet or regtest")
-	script := fs.String("script", "wsh", "wsh (BIP-48 2h), sh-wsh (BIP-48 1h) or sh (BIP-45)")
+	script := fs.String("script", "wsh", "wsh (BIP-48 2h), sh-wsh (BIP-48 1h), sh (BIP-45), or for a single-key wallet wpkh (BIP-84) or sh-wpkh (BIP-49)")
 	account := fs.Uint("account", 0, "account number")
 	var q cli.QROut
 	q.Register(fs)

@@ -1,7 +1,8 @@
 // Command kinko-signer is the air-gapped signer of a kinko multisig
 // treasury. It keeps a seed encrypted at rest, registers the wallets it
-// co-signs, and signs only what it can verify from its own seed and its
-// registered wallets. It links no networking code.
+// co-signs (multisig, or a single-key wpkh wallet it alone signs for) and
+// the destinations it may pay, and signs only what it can verify from its
+// own seed and its registered wallets. It links no networking code.
 package main
 
 import (
@@ -20,10 +21,13 @@ const usage = `kinko-signer: the air-gapped signer of a kinko multisig treasury
 Usage:
   kinko-signer init --keystore FILE [--words 12|24] [--language english|japanese] [--words-file OUT]
   kinko-signer restore --keystore FILE [--mnemonic-file F] [--bip39-passphrase-file F]
-  kinko-signer xpub --keystore FILE --network N [--script wsh|sh-wsh|sh] [--account I]
+  kinko-signer xpub --keystore FILE --network N [--script wsh|sh-wsh|sh|wpkh|sh-wpkh] [--account I]
   kinko-signer register --keystore FILE [--name NAME] [--network N] [--yes]
-               [--max-per-tx AMOUNT] [--daily-limit AMOUNT] [--allow ADDR...] WALLET
+               [--max-per-tx AMOUNT] [--daily-limit AMOUNT] [--allow ADDR...]
+               [--allow-wallet NAME...] WALLET
+  kinko-signer register --keystore FILE --destination --name NAME [--network N] [--yes] WALLET
   kinko-signer wallets --keystore FILE
+  kinko-signer history --keystore FILE [--json]
   kinko-signer address --keystore FILE WALLET --index N [--change]
   kinko-signer sign --keystore FILE [--yes] [-o OUT.psbt] [--qr MODE]
                [--max-fee AMOUNT] [--max-feerate SAT/VB] [--allow-sighash] IN
@@ -37,6 +41,12 @@ shows the answer as QR codes.
 Passwords are read from the terminal, or from --password-file FILE; never
 from the command line or the environment. WALLET is a descriptor, or a
 file or QR holding one. "-" is stdin.
+
+register --destination registers a wallet the signer may pay (a hot
+wallet) and never signs for: an output paying it is shown as "to
+registered wallet NAME" only after the signer re-derived it. A signing
+wallet's --allow-wallet NAME then lets it pay only such verified outputs
+(and the --allow addresses, if any).
 
 "kinko-signer COMMAND -h" lists a command's flags.
 Exit status: 0 done, 1 error, 2 usage, 3 refused, 4 declined.
@@ -85,6 +95,8 @@ func (e *env) run(args []string) error {
 		return e.register(rest)
 	case "wallets":
 		return e.wallets(rest)
+	case "history":
+		return e.history(rest)
 	case "address":
 		return e.address(rest)
 	case "sign":

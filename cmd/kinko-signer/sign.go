@@ -60,6 +60,9 @@ func (e *env) sign(args []string) error {
 	if errors.Is(err, signer.ErrRefused) {
 		return cli.WithHint(cli.ExitRefused, err, "nothing was signed")
 	}
+	if errors.Is(err, signer.ErrHistoryBroken) {
+		return cli.WithHint(cli.ExitRefused, err, "nothing was signed; 'kinko-signer history' shows the entries")
+	}
 	if err != nil {
 		return err
 	}

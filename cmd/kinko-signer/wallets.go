@@ -33,8 +33,10 @@ func (e *env) register(args []string) error {
 	yes := fs.Bool("yes", false, "register without asking")
 	maxPerTx := fs.String("max-per-tx", "", "policy: most one transaction may send out (BTC, or NNNsat)")
 	daily := fs.String("daily-limit", "", "policy: most that may be sent out per 24 hours")
-	var allow cli.Strings
+	var allow, allowWallets cli.Strings
 	fs.Var(&allow, "allow", "policy: an address that may be paid (repeat; none given means any)")
+	fs.Var(&allowWallets, "allow-wallet", "policy: a registered destination that may be paid, each output re-derived (repeat)")
+	dest := fs.Bool("destination", false, "register a wallet this signer may pay (a hot wallet), never sign for")
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -52,8 +54,12 @@ func (e *env) register(args []string) error {
 	if err != nil {
 		return err
 	}
+	hasPolicy := *maxPerTx != "" || *daily != "" || len(allow) > 0 || len(allowWallets) > 0
+	if *dest && hasPolicy {
+		return cli.Usagef("register --destination: a destination is never signed for and takes no policy flags")
+	}
 	var policy *signer.Policy
-	if *maxPerTx != "" || *daily != "" || len(allow) > 0 {
+	if hasPolicy {
 		policy = &signer.Policy{}
 		if *maxPerTx != "" {
 			if policy.MaxPerTx, err = wallet.ParseAmount(*maxPerTx); err != nil {
@@ -71,6 +77,7 @@ func (e *env) register(args []string) error {
 			}
 		}
 		policy.Allow = allow
+		policy.AllowWallets = allowWallets
 	}
 	ks, err := e.open()
 	if err != nil {
@@ -80,21 +87,31 @@ func (e *env) register(args []string) error {
 	if n == "" {
 		n = d.Checksum()
 	}
-	reg, err := ks.PrepareRegistration(n, d, policy)
+	kind, prompt := "wallet", "Register this wallet?"
+	var reg *signer.Registration
+	if *dest {
+		kind, prompt = "destination", "Register this destination?"
+		reg, err = ks.PrepareDestination(n, d)
+	} else {
+		reg, err = ks.PrepareRegistration(n, d, policy)
+	}
 	if errors.Is(err, signer.ErrNotOurWallet) {
 		return cli.WithHint(cli.ExitRefused, err, "is this the right keystore for this wallet?")
+	}
+	if errors.Is(err, signer.ErrUnknownDestination) {
+		return cli.WithHint(cli.ExitRefused, err, "register it first with 'kinko-signer register --destination --name NAME WALLET'")
 	}
 	if err != nil {
 		return cli.WithHint(cli.ExitRefused, err, "")
 	}
 	reg.Format(e.stderr)
-	if err := e.confirm(*yes, "Register this wallet?"); err != nil {
+	if err := e.confirm(*yes, prompt); err != nil {
 		return err
 	}
 	if err := ks.Register(reg); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "registered wallet %q\n", n)
+	fmt.Fprintf(e.stderr, "registered %s %q\n", kind, n)
 	return nil
 }
 
@@ -116,7 +133,14 @@ func (e *env) wallets(args []string) error {
 		if rw.Policy != nil {
 			policy = rw.Policy.String()
 		}
-		fmt.Fprintf(e.stdout, "%s\t%d-of-%d %s on %s\tpolicy: %s\n", rw.Name, d.Threshold(), len(d.Keys()), d.ScriptType(), d.Network(), policy)
+		fmt.Fprintf(e.stdout, "%s\t%s on %s\tpolicy: %s\n", rw.Name, signer.Describe(d), d.Network(), policy)
+	}
+	for _, rw := range ks.Destinations() {
+		_, d, err := ks.Destination(rw.Name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s\t%s on %s\tdestination: may be paid, never signed for\n", rw.Name, signer.Describe(d), d.Network())
 	}
 	return nil
 }
@@ -140,6 +164,9 @@ func (e *env) address(args []string) error {
 		return err
 	}
 	_, d, err := ks.Wallet(pos[0])
+	if errors.Is(err, signer.ErrUnknownWallet) {
+		_, d, err = ks.Destination(pos[0])
+	}
 	if err != nil {
 		return cli.WithHint(cli.ExitError, err, "list them with 'kinko-signer wallets'")
 	}

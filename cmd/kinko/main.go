@@ -23,10 +23,14 @@ Usage:
   kinko descriptor check [--network N] DESCRIPTOR
   kinko descriptor derive [--network N] [--change] [--from I] [--count N] DESCRIPTOR
   kinko wallet create NAME --threshold M --key RECORD... [--network N] [--script wsh|sh-wsh|sh] [--birthday H]
+  kinko wallet import NAME DESCRIPTOR [--network N] [--birthday H]
+                                     watch any descriptor kinko derives, multisig or single key
+                                     (wpkh, sh(wpkh)); DESCRIPTOR is the text or a file holding it
   kinko wallet descriptor NAME       print the wallet's descriptor, to register on each signer
   kinko wallet address NAME          hand out the next unused receive address
   kinko wallet list
   kinko sync [--rescan NAME]         find the wallets' coins on the node
+  kinko node check [--network N]     what kinko needs from the node, and whether it has it (exit 5 if not)
   kinko balance NAME
   kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] -o FILE.psbt
   kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID
@@ -51,6 +55,9 @@ Common flags:
   --rpc-host HOST:PORT      the node's RPC address ($KINKO_RPC_HOST)
   --rpc-user USER           ($KINKO_RPC_USER)
   --rpc-password-file FILE  a file holding the RPC password ($KINKO_RPC_PASSWORD_FILE)
+  --rpc-cookie-file FILE    Bitcoin Core's .cookie, instead of user and password ($KINKO_RPC_COOKIE_FILE)
+                            With no credentials given, kinko uses Core's cookie at its default
+                            place for the wallets' network (~/.bitcoin/regtest/.cookie, …).
   --verbose                 say each retry of a node that does not answer (it is given up
                             after about 4 s)
 
@@ -82,13 +89,15 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 
-	datadir     string
-	rpcHost     string
-	rpcUser     string
-	rpcPassFile string
-	verbose     bool
-	coordinator *coordinator.Coordinator
-	nodeClient  *chain.Client
+	datadir       string
+	rpcHost       string
+	rpcUser       string
+	rpcPassFile   string
+	rpcCookieFile string
+	verbose       bool
+	netHint       string // the network whose default cookie to look for; "" = the wallets'
+	coordinator   *coordinator.Coordinator
+	nodeClient    *chain.Client
 }
 
 func (e *env) run(args []string) error {
@@ -108,6 +117,8 @@ func (e *env) run(args []string) error {
 		return e.wallet(rest)
 	case "sync":
 		return e.sync(rest)
+	case "node":
+		return e.nodeCommand(rest)
 	case "balance":
 		return e.balance(rest)
 	case "spend":
@@ -142,19 +153,25 @@ func (e *env) flags(name string) *flag.FlagSet {
 	fs.StringVar(&e.rpcHost, "rpc-host", os.Getenv("KINKO_RPC_HOST"), "node RPC host:port")
 	fs.StringVar(&e.rpcUser, "rpc-user", os.Getenv("KINKO_RPC_USER"), "node RPC user")
 	fs.StringVar(&e.rpcPassFile, "rpc-password-file", os.Getenv("KINKO_RPC_PASSWORD_FILE"), "file holding the node RPC password")
+	fs.StringVar(&e.rpcCookieFile, "rpc-cookie-file", os.Getenv("KINKO_RPC_COOKIE_FILE"), "Bitcoin Core's cookie file (user:password), read again when the node restarts")
 	fs.BoolVar(&e.verbose, "verbose", false, "say each retry of a node that does not answer")
 	return fs
 }
 
-func (e *env) dataDir() (string, error) {
-	if e.datadir != "" {
-		return e.datadir, nil
+func (e *env) store() (*coordinator.Coordinator, error) {
+	if e.coordinator != nil {
+		return e.coordinator, nil
 	}
-	cfg, err := os.UserConfigDir()
+	dir, err := e.dataDir()
 	if err != nil {
-		return "", cli.WithHint(cli.ExitUsage, err, "give --datadir")
+		return nil, err
 	}
-	return filepath.Join(cfg, "kinko"), nil
+	c, err := coordinator.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	e.coordinator = c
+	return c, nil
 }
 
 // readStore opens the store for a command that only reads: read-write
@@ -179,45 +196,14 @@ func (e *env) readStore() (*coordinator.Coordinator, error) {
 	return ro, nil
 }
 
-func (e *env) store() (*coordinator.Coordinator, error) {
-	if e.coordinator != nil {
-		return e.coordinator, nil
+// dataDir is --datadir, or kinko under the user's configuration directory.
+func (e *env) dataDir() (string, error) {
+	if e.datadir != "" {
+		return e.datadir, nil
 	}
-	dir, err := e.dataDir()
+	cfg, err := os.UserConfigDir()
 	if err != nil {
-		return nil, err
+		return "", cli.WithHint(cli.ExitUsage, err, "give --datadir")
 	}
-	c, err := coordinator.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	e.coordinator = c
-	return c, nil
-}
-
-// node connects to the configured node.
-func (e *env) node() (*chain.Client, error) {
-	if e.nodeClient != nil {
-		return e.nodeClient, nil
-	}
-	if e.rpcHost == "" {
-		return nil, cli.WithHint(cli.ExitNode, coordinator.ErrNoNode, "give --rpc-host, --rpc-user and --rpc-password-file (or $KINKO_RPC_HOST, …)")
-	}
-	pass := ""
-	if e.rpcPassFile != "" {
-		p, err := cli.ReadSecretFile(e.rpcPassFile, e.stderr)
-		if err != nil {
-			return nil, fmt.Errorf("rpc password: %w", err)
-		}
-		pass = p
-	}
-	c, err := chain.Dial(chain.Config{Host: e.rpcHost, User: e.rpcUser, Pass: pass})
-	if err != nil {
-		return nil, cli.WithHint(cli.ExitNode, err, "is the node running, and are the RPC address and credentials right?")
-	}
-	if e.verbose {
-		c.SetLog(func(format string, args ...any) { fmt.Fprintf(e.stderr, "kinko: "+format+"\n", args...) })
-	}
-	e.nodeClient = c
-	return c, nil
+	return filepath.Join(cfg, "kinko"), nil
 }

@@ -93,10 +93,50 @@ func TestScripts(t *testing.T) {
 				_, err = nodeOf(ts).Fund(spk, amt)
 				ts.Check(err)
 			},
-			// mine N mines N blocks.
+			// mine [N] mines N blocks (default 1).
 			"mine": func(ts *testscript.TestScript, neg bool, args []string) {
-				_, err := nodeOf(ts).Mine(1)
+				k := 1
+				if len(args) > 1 {
+					ts.Fatalf("usage: mine [N]")
+				}
+				if len(args) == 1 {
+					var err error
+					k, err = strconv.Atoi(args[0])
+					ts.Check(err)
+				}
+				_, err := nodeOf(ts).Mine(k)
 				ts.Check(err)
+			},
+			// exits CODE PROG ARGS... runs PROG and checks that it exits
+			// with CODE.
+			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: exits CODE PROG [ARGS...]")
+				}
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				got := 0
+				if err := ts.Exec(args[1], args[2:]...); err != nil {
+					var ee *exec.ExitError
+					if !errors.As(err, &ee) {
+						ts.Fatalf("%s: %v", args[1], err)
+					}
+					got = ee.ExitCode()
+				}
+				if got != want {
+					ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+				}
+			},
+			// cookie FILE writes the node's RPC user and password to
+			// FILE in the form of Bitcoin Core's cookie (user:password).
+			"cookie": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: cookie FILE")
+				}
+				_, user, pass := nodeOf(ts).RPC()
+				p := ts.MkAbs(args[0])
+				ts.Check(os.MkdirAll(filepath.Dir(p), 0o700))
+				ts.Check(os.WriteFile(p, []byte(user+":"+pass), 0o600))
 			},
 			// envfile VAR FILE sets VAR to the first line of FILE.
 			"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -128,25 +168,6 @@ func TestScripts(t *testing.T) {
 				}
 				if neg {
 					ts.Fatalf("every statement succeeded")
-				}
-			},
-			// exits CODE COMMAND ARGS... runs the command, like exec,
-			// and checks its exit status.
-			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
-				if neg || len(args) < 2 {
-					ts.Fatalf("usage: exits CODE COMMAND ARGS...")
-				}
-				want, err := strconv.Atoi(args[0])
-				ts.Check(err)
-				code := 0
-				var ee *exec.ExitError
-				if err := ts.Exec(args[1], args[2:]...); errors.As(err, &ee) {
-					code = ee.ExitCode()
-				} else if err != nil {
-					ts.Fatalf("%s: %v", args[1], err)
-				}
-				if code != want {
-					ts.Fatalf("%s exited %d, want %d", args[1], code, want)
 				}
 			},
 		},

@@ -121,7 +121,7 @@ func (e *env) loadTreasury(requireNode bool) (*coordinator.Coordinator, *treasur
 	if err != nil {
 		return nil, nil, treasuryErr(err)
 	}
-	if e.rpcHost != "" || requireNode {
+	if e.nodeConfigured() || requireNode {
 		node, err := e.node()
 		if err != nil {
 			return nil, nil, err

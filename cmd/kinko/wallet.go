@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,11 +13,13 @@ import (
 
 func (e *env) wallet(args []string) error {
 	if len(args) == 0 {
-		return cli.Usagef("wallet: want create, descriptor, address or list")
+		return cli.Usagef("wallet: want create, import, descriptor, address or list")
 	}
 	switch args[0] {
 	case "create":
 		return e.walletCreate(args[1:])
+	case "import":
+		return e.walletImport(args[1:])
 	case "descriptor":
 		return e.walletDescriptor(args[1:])
 	case "address":
@@ -35,7 +38,7 @@ func (e *env) walletCreate(args []string) error {
 	netName := fs.String("network", "mainnet", "mainnet, testnet, signet or regtest")
 	script := fs.String("script", "wsh", "wsh, sh-wsh or sh")
 	var birthday int64
-	cli.Int64Var(fs, &birthday, "birthday", -1, 0, coordinator.MaxHeight, "first block height to scan (default: the node's tip, or 0 without a node)")
+	bday := cli.Int64Var(fs, &birthday, "birthday", 0, 0, coordinator.MaxHeight, "first block height to scan (default: the node's tip, or 0 without a node)")
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -50,6 +53,10 @@ func (e *env) walletCreate(args []string) error {
 	st, err := wallet.ParseScriptType(*script)
 	if err != nil {
 		return cli.WithHint(cli.ExitUsage, err, "")
+	}
+	if st == wallet.P2WPKH || st == wallet.P2SHP2WPKH {
+		return cli.WithHint(cli.ExitUsage, fmt.Errorf("wallet create: --script %s is a single-key type, not a multisig", st),
+			"watch a single-key wallet with 'kinko wallet import NAME DESCRIPTOR'")
 	}
 	if len(keys) == 0 {
 		return cli.Usagef("wallet create: give each signer's key record with --key")
@@ -72,34 +79,96 @@ func (e *env) walletCreate(args []string) error {
 	if err != nil {
 		return cli.WithHint(cli.ExitRefused, err, "")
 	}
+	return e.addWallet(pos[0], d, bday, false)
+}
+
+// walletImport watches a wallet given by its descriptor: any descriptor
+// kinko derives, multisig or single key (an exchange's hot wallet).
+func (e *env) walletImport(args []string) error {
+	fs := e.flags("wallet import")
+	netName := fs.String("network", "", "mainnet, testnet, signet or regtest (default: from the keys)")
+	var birthday int64
+	bday := cli.Int64Var(fs, &birthday, "birthday", 0, 0, coordinator.MaxHeight, "first block height to scan (default: the node's tip, or 0 without a node)")
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return cli.Usagef("wallet import: want NAME and DESCRIPTOR (the text, or a file holding it)")
+	}
+	var net *wallet.Network
+	if *netName != "" {
+		if net, err = wallet.ParseNetwork(*netName); err != nil {
+			return cli.WithHint(cli.ExitUsage, err, "")
+		}
+	}
+	d, err := cli.DescriptorArg(pos[1], net, e.stdin, e.stderr)
+	if err != nil {
+		hint := ""
+		if !strings.Contains(pos[1], "(") {
+			hint = fmt.Sprintf("%q is not a descriptor, nor a file holding one", pos[1])
+		}
+		return cli.WithHint(cli.ExitRefused, fmt.Errorf("wallet import: %w", err), hint)
+	}
+	if !d.IsRange() || !d.HasChange() {
+		return cli.WithHint(cli.ExitRefused, errors.New("wallet import: the descriptor needs receive and change branches"),
+			"end each key with /<0;1>/*")
+	}
+	return e.addWallet(pos[0], d, bday, true)
+}
+
+// addWallet stores a new wallet, created here or imported, scanned from
+// its birthday, and prints what it is and its descriptor.
+func (e *env) addWallet(name string, d *wallet.Descriptor, bday *cli.Int64, imported bool) error {
+	e.netHint = d.Network().Name
+	h, err := e.birthday(bday)
+	if err != nil {
+		return err
+	}
 	c, err := e.store()
 	if err != nil {
 		return err
 	}
-	h := birthday
-	if h < 0 {
-		h = 0
-		if e.rpcHost != "" {
-			node, err := e.node()
-			if err != nil {
-				return err
-			}
-			if h, err = node.Height(); err != nil {
-				return cli.WithHint(cli.ExitNode, err, "")
-			}
-		}
+	add, verb := c.CreateWallet, "created"
+	if imported {
+		add, verb = c.ImportWallet, "imported"
 	}
-	if err := c.CreateWallet(context.Background(), pos[0], d, h); err != nil {
+	if err := add(context.Background(), name, d, h); err != nil {
 		return err
 	}
 	first, err := d.Derive(false, 0)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "created wallet %q: %d-of-%d %s on %s, scanning from height %d\n", pos[0], *threshold, len(records), st, net, h)
+	kind := "single-key"
+	if d.IsMultisig() {
+		kind = fmt.Sprintf("%d-of-%d", d.Threshold(), len(first.Keys))
+	}
+	fmt.Fprintf(e.stderr, "%s wallet %q: %s %s on %s, scanning from height %d\n", verb, name, kind, d.ScriptType(), d.Network(), h)
 	fmt.Fprintf(e.stderr, "first receive address: %s\n", first.Address)
 	fmt.Fprintln(e.stdout, d.String())
 	return nil
+}
+
+// birthday is the block height a new wallet is scanned from: --birthday
+// if given (the flag refuses a negative one), else the node's tip if a
+// node is configured, else 0.
+func (e *env) birthday(given *cli.Int64) (int64, error) {
+	if given.IsSet() {
+		return *given.P, nil
+	}
+	if !e.nodeConfigured() {
+		return 0, nil
+	}
+	node, err := e.node()
+	if err != nil {
+		return 0, err
+	}
+	h, err := node.Height()
+	if err != nil {
+		return 0, cli.WithHint(cli.ExitNode, err, "")
+	}
+	return h, nil
 }
 
 func (e *env) oneWallet(cmd string, args []string) (string, error) {

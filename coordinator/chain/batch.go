@@ -11,8 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -36,10 +34,8 @@ const retryBudget = 4 * time.Second
 const maxBatchResponse = 256 << 20
 
 type batcher struct {
-	url        string
-	user, pass string
-	cookie     string // a cookie file "user:pass", read at each request, when set
-	http       *http.Client
+	url  string
+	http *http.Client
 
 	mu  sync.Mutex
 	log func(format string, args ...any)
@@ -63,16 +59,10 @@ func newBatcher(cc *rpcclient.ConnConfig) (*batcher, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	b := &batcher{
+	return &batcher{
 		url:  scheme + "://" + cc.Host,
-		user: cc.User,
-		pass: cc.Pass,
 		http: &http.Client{Transport: tr, Timeout: 10 * time.Minute},
-	}
-	if cc.Pass == "" {
-		b.cookie = cc.CookiePath
-	}
-	return b, nil
+	}, nil
 }
 
 // SetLog has the client say on logf each time it retries a request, and
@@ -94,17 +84,33 @@ func (b *batcher) logf(format string, args ...any) {
 
 // post sends one request body and returns the response body. A node that
 // cannot be reached is tried again, with growing pauses, for about
-// retryBudget; an answer of any kind is not retried.
+// retryBudget; an answer of any kind is not retried, except a refusal of
+// the credentials when they come from a cookie file that has changed (the
+// node restarted).
 func (c *Client) post(method string, body []byte) (data []byte, status int, err error) {
+	data, status, err = c.postRetrying(method, body)
+	if err == nil && status == http.StatusUnauthorized && c.cookie != "" {
+		rpc, _ := c.current()
+		if _, _, ok := c.reauth(rpc); ok {
+			return c.postRetrying(method, body)
+		}
+	}
+	return data, status, err
+}
+
+func (c *Client) postRetrying(method string, body []byte) (data []byte, status int, err error) {
 	b := c.bulk
 	start := time.Now()
 	pause := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		data, status, err = b.postOnce(body)
+		c.mu.Lock()
+		user, pass := c.user, c.pass
+		c.mu.Unlock()
+		data, status, err = b.postOnce(body, user, pass)
 		if err == nil {
 			return data, status, nil
 		}
-		err = scrub(err, c.pass)
+		err = scrub(err, pass)
 		if time.Since(start)+pause > retryBudget {
 			return nil, 0, fmt.Errorf("%w (tried %d times over %.1f s)", err, attempt, time.Since(start).Seconds())
 		}
@@ -114,22 +120,10 @@ func (c *Client) post(method string, body []byte) (data []byte, status int, err 
 	}
 }
 
-func (b *batcher) postOnce(body []byte) ([]byte, int, error) {
+func (b *batcher) postOnce(body []byte, user, pass string) ([]byte, int, error) {
 	req, err := http.NewRequest(http.MethodPost, b.url, bytes.NewReader(body))
 	if err != nil {
 		return nil, 0, err
-	}
-	user, pass := b.user, b.pass
-	if b.cookie != "" {
-		cookie, err := os.ReadFile(b.cookie)
-		if err != nil {
-			return nil, 0, fmt.Errorf("read cookie file: %w", err)
-		}
-		u, p, ok := strings.Cut(strings.TrimSpace(string(cookie)), ":")
-		if !ok {
-			return nil, 0, errors.New("cookie file is not USER:PASSWORD")
-		}
-		user, pass = u, p
 	}
 	req.SetBasicAuth(user, pass)
 	req.Header.Set("Content-Type", "application/json")

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/btcsuite/btcd/rpcclient"
@@ -48,13 +49,22 @@ type Config struct {
 	Pass     string
 	TLS      bool
 	CertFile string // PEM certificate to trust when TLS is on; "" = system roots
+	// CookieFile, if not "", is Bitcoin Core's cookie file: User and Pass
+	// are read from it (see [ReadCookie]) at Dial, and again whenever the
+	// node refuses them, since Core writes a new cookie at each start.
+	CookieFile string
 }
 
 // Client talks to one node. It is safe for concurrent use.
 type Client struct {
-	rpc  *rpcclient.Client
-	bulk *batcher // batched reads: see batch.go
-	pass string
+	mu      sync.Mutex // guards rpc, user, pass, retired
+	rpc     *rpcclient.Client
+	user    string
+	pass    string
+	cc      rpcclient.ConnConfig // without credentials
+	cookie  string               // Config.CookieFile
+	retired []*rpcclient.Client  // replaced after a cookie change; shut down by Close
+	bulk    *batcher             // the transport: see batch.go
 }
 
 // Block is a block as the coordinator needs it.
@@ -82,10 +92,14 @@ func Dial(cfg Config) (*Client, error) {
 	if cfg.Host == "" {
 		return nil, errors.New("chain: dial: no host")
 	}
-	cc := &rpcclient.ConnConfig{
+	if cfg.CookieFile != "" {
+		var err error
+		if cfg.User, cfg.Pass, err = ReadCookie(cfg.CookieFile); err != nil {
+			return nil, fmt.Errorf("chain: dial %s: %w", cfg.Host, err)
+		}
+	}
+	cc := rpcclient.ConnConfig{
 		Host:         cfg.Host,
-		User:         cfg.User,
-		Pass:         cfg.Pass,
 		HTTPPostMode: true,
 		DisableTLS:   !cfg.TLS,
 	}
@@ -103,18 +117,20 @@ func Dial(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("chain: dial %s: %w", cfg.Host, err)
 	}
 	conn.Close()
-	rpc, err := rpcclient.New(cc, nil)
+	rpc, err := newRPC(cc, cfg.User, cfg.Pass)
 	if err != nil {
 		return nil, fmt.Errorf("chain: dial %s: %w", cfg.Host, scrub(err, cfg.Pass))
 	}
-	bulk, err := newBatcher(cc)
-	if err != nil {
+	c := &Client{rpc: rpc, user: cfg.User, pass: cfg.Pass, cc: cc, cookie: cfg.CookieFile}
+	if c.bulk, err = newBatcher(&cc); err != nil {
 		rpc.Shutdown()
 		return nil, fmt.Errorf("chain: dial %s: %w", cfg.Host, err)
 	}
-	c := &Client{rpc: rpc, bulk: bulk, pass: cfg.Pass}
 	if _, err := c.Height(); err != nil {
 		c.Close()
+		if cfg.CookieFile != "" && errors.Is(err, ErrAuth) {
+			return nil, fmt.Errorf("chain: dial %s: getblockcount: %w (from cookie %s)", cfg.Host, ErrAuth, cfg.CookieFile)
+		}
 		return nil, fmt.Errorf("chain: dial %s: getblockcount: %w", cfg.Host, errors.Unwrap(err))
 	}
 	return c, nil
@@ -122,8 +138,12 @@ func Dial(cfg Config) (*Client, error) {
 
 // Close releases the client.
 func (c *Client) Close() {
-	c.rpc.Shutdown()
-	c.rpc.WaitForShutdown()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rpc := range append(c.retired, c.rpc) {
+		rpc.Shutdown()
+		rpc.WaitForShutdown()
+	}
 	c.bulk.http.CloseIdleConnections()
 }
 
@@ -290,12 +310,13 @@ func (c *Client) call(out any, method string, params ...any) error {
 		}
 		raw[i] = b
 	}
+	_, pass := c.current()
 	res, err := c.single(method, raw)
 	if err != nil {
 		if errors.Is(err, ErrAuth) {
 			return fmt.Errorf("chain: %s: %w", method, ErrAuth)
 		}
-		return fmt.Errorf("chain: %s: %w", method, scrub(err, c.pass))
+		return fmt.Errorf("chain: %s: %w", method, scrub(err, pass))
 	}
 	if err := json.Unmarshal(res, out); err != nil {
 		return fmt.Errorf("chain: %s: unexpected result: %w", method, err)

@@ -168,7 +168,7 @@ func (t *Treasury) move(projected, floor, ceiling int64) Move {
 // pending lists the treasury wallets' sessions not yet broadcast, with
 // where their outputs go (change excluded).
 func (t *Treasury) pending(ctx context.Context) ([]Pending, error) {
-	sessions, err := t.c.Sessions(ctx)
+	sessions, err := t.c.PendingSessions(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (t *Treasury) pending(ctx context.Context) ([]Pending, error) {
 	}
 	var out []Pending
 	for _, s := range sessions {
-		if !ours[s.Wallet] || (s.State != coordinator.StateOpen && s.State != coordinator.StateFinalized) {
+		if !ours[s.Wallet] {
 			continue
 		}
 		p, err := psbt.Parse(s.PSBT)

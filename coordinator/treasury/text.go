@@ -26,7 +26,7 @@ func (st *Status) WriteText(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "hot wallet:  %s\n", wallet.FormatAmount(st.Hot))
-	fmt.Fprintf(w, "ceiling:     %s (%s: %s)\n", wallet.FormatAmount(st.Ceiling), st.CeilingRule, st.CeilingHow)
+	fmt.Fprintf(w, "ceiling:     %s (%s)\n", wallet.FormatAmount(st.Ceiling), st.CeilingHow)
 	fmt.Fprintf(w, "floor:       %s\n", wallet.FormatAmount(st.Floor))
 	fmt.Fprintf(w, "headroom:    %s\n", wallet.FormatAmount(st.Headroom))
 	fmt.Fprintf(w, "state:       %s\n", strings.ToUpper(st.State))

@@ -235,6 +235,20 @@ func TestStatusBands(t *testing.T) {
 	if st.Ceiling != 100_000_000 || st.State != treasury.AboveCeiling {
 		t.Errorf("ceiling %d (%s), state %q", st.Ceiling, st.CeilingHow, st.State)
 	}
+	// A sweep from hot to cold is no withdrawal: what the same
+	// transaction paid to another wallet of the store does not count.
+	sweep := s.coin(t, "hot", 3_00000000, 5)
+	s.spent(t, sweep, "cc", 12, now.Add(-time.Hour))
+	if _, err := s.db.Exec(`INSERT INTO utxos (txid, vout, wallet, value, script, change, idx, height) VALUES ('cc', 0, 'cold', 299990000, x'00', 0, 1, 12)`); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = tr.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// 10,000 sat of fee left the store: 1 BTC + 10,000 × 2.
+	if st.Ceiling != 100_020_000 {
+		t.Errorf("ceiling after a sweep to cold %d (%s)", st.Ceiling, st.CeilingHow)
+	}
 }
 
 // The Prometheus output follows the text exposition format: HELP and TYPE
@@ -372,6 +386,9 @@ func BenchmarkSweepFromStore10k(b *testing.B) {
 		coins, err := s.c.SpendableCoins(ctx, "dep", 1)
 		if err != nil {
 			b.Fatal(err)
+		}
+		if len(coins) != 10_000 {
+			b.Fatalf("%d spendable coins", len(coins))
 		}
 		if _, err := treasury.PlanSweep(coins, p); err != nil {
 			b.Fatal(err)

@@ -387,3 +387,24 @@ func ReadDescriptor(path string, net *wallet.Network, stdin io.Reader, progress 
 	}
 	return wallet.ParseDescriptor(strings.TrimSpace(string(text)), net)
 }
+
+// DescriptorArg takes a descriptor given as a command-line argument: the
+// text itself if it parses as one; otherwise, if arg names a file (or is
+// "-" for stdin), what ReadDescriptor reads from it, capped at MaxInput
+// and trimmed. Text that does not parse and names no file gives the parse
+// error.
+func DescriptorArg(arg string, net *wallet.Network, stdin io.Reader, progress io.Writer) (*wallet.Descriptor, error) {
+	d, err := wallet.ParseDescriptor(strings.TrimSpace(arg), net)
+	if err == nil {
+		return d, nil
+	}
+	if arg == "-" {
+		return ReadDescriptor(arg, net, stdin, progress)
+	}
+	if !strings.Contains(arg, "(") {
+		if _, serr := os.Stat(arg); serr == nil {
+			return ReadDescriptor(arg, net, stdin, progress)
+		}
+	}
+	return nil, err
+}

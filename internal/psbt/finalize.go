@@ -2,7 +2,6 @@ package psbt
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 
@@ -13,10 +12,12 @@ import (
 // Errors returned by Finalize and Extract.
 var (
 	// ErrNotEnoughSignatures means an input has fewer than m partial
-	// signatures from keys of its multisig script.
+	// signatures from keys of its multisig script, or no signature by
+	// its single key.
 	ErrNotEnoughSignatures = errors.New("not enough signatures")
 	// ErrUnsupportedScript means an input does not spend a P2WSH,
-	// P2SH-P2WSH or P2SH multisig output.
+	// P2SH-P2WSH or P2SH multisig output, nor a P2WPKH or P2SH-P2WPKH
+	// output.
 	ErrUnsupportedScript = errors.New("unsupported script type")
 	// ErrScriptMismatch means a redeemScript or witnessScript is missing or
 	// does not hash to the script it must match.
@@ -27,14 +28,6 @@ var (
 	// ErrNotFinalized means Extract found an input that is not finalized.
 	ErrNotFinalized = errors.New("input is not finalized")
 )
-
-// isP2WSH reports whether s is OP_0 <32 bytes>.
-func isP2WSH(s []byte) bool { return len(s) == 34 && s[0] == op0 && s[1] == 32 }
-
-// isP2SH reports whether s is OP_HASH160 <20 bytes> OP_EQUAL.
-func isP2SH(s []byte) bool {
-	return len(s) == 23 && s[0] == opHash160 && s[1] == 20 && s[22] == opEqual
-}
 
 // appendPush appends the minimal push of data (at most 520 bytes).
 func appendPush(b, data []byte) []byte {
@@ -60,13 +53,21 @@ func appendPush(b, data []byte) []byte {
 //
 //   - P2WSH: witness <empty> <sig>... <witnessScript>;
 //   - P2SH-P2WSH: the same witness and a scriptSig pushing the redeemScript;
-//   - P2SH: scriptSig OP_0 <sig>... <redeemScript>.
+//   - P2SH: scriptSig OP_0 <sig>... <redeemScript>;
 //
-// The spent output comes from InputUTXO. The redeemScript and witnessScript
-// must hash to the spent scriptPubKey (and redeemScript), else
-// ErrScriptMismatch. Exactly m signatures are used, the first m present in
-// the order of the script's keys, even when more are present; with fewer
-// than m, ErrNotEnoughSignatures names the input and "have k of m". Each
+// and for single-key inputs:
+//
+//   - P2WPKH: witness <sig> <pubkey>, empty scriptSig;
+//   - P2SH-P2WPKH: the same witness and a scriptSig pushing the
+//     redeemScript (the P2WPKH program).
+//
+// The spent output and its scripts are checked as SpentScript does (the
+// redeemScript and witnessScript must hash to the spent scriptPubKey, and
+// redeemScript, else ErrScriptMismatch). Exactly m signatures are used, the
+// first m present in the order of the script's keys, even when more are
+// present; with fewer than m, ErrNotEnoughSignatures names the input and
+// "have k of m". A single-key input uses the signature by the compressed
+// key whose hash160 is the output's program. Each
 // signature used must be strict DER with low S, carry the input's sighash
 // type if one is set, and verify against the input's signature hash, else
 // ErrInvalidSignature.
@@ -104,71 +105,28 @@ func Finalize(p *Packet) error {
 
 func (p *Packet) finalizeInput(i int, cache **SigHashCache) error {
 	in := &p.Inputs[i]
-	name := inputMap(i)
-	ferr := func(err error) error { return &FieldError{Map: name, Err: err} }
-	utxo, err := p.InputUTXO(i)
+	ferr := func(err error) error { return &FieldError{Map: inputMap(i), Err: err} }
+	spent, err := p.SpentScript(i)
 	if err != nil {
 		return err
 	}
-	spk := utxo.PkScript
-	var (
-		script    []byte // the multisig script
-		segwit    bool
-		scriptSig []byte
-	)
-	checkWitnessScript := func(program []byte) error {
-		if in.WitnessScript == nil {
-			return fieldErr(name, inWitnessScript, fmt.Errorf("%w: missing witness script", ErrScriptMismatch))
-		}
-		if h := sha256.Sum256(in.WitnessScript); !bytes.Equal(h[:], program) {
-			return fieldErr(name, inWitnessScript, fmt.Errorf("%w: witness script hash %x, want %x", ErrScriptMismatch, h, program))
-		}
-		script, segwit = in.WitnessScript, true
-		return nil
-	}
-	switch {
-	case isP2WSH(spk):
-		if in.RedeemScript != nil {
-			return fieldErr(name, inRedeemScript, fmt.Errorf("%w: redeem script given for a native p2wsh output", ErrScriptMismatch))
-		}
-		if err := checkWitnessScript(spk[2:]); err != nil {
-			return err
-		}
-	case isP2SH(spk):
-		rs := in.RedeemScript
-		if rs == nil {
-			return fieldErr(name, inRedeemScript, fmt.Errorf("%w: missing redeem script", ErrScriptMismatch))
-		}
-		if h := hash160(rs); !bytes.Equal(h, spk[2:22]) {
-			return fieldErr(name, inRedeemScript, fmt.Errorf("%w: redeem script hash %x, want %x", ErrScriptMismatch, h, spk[2:22]))
-		}
-		if len(rs) > maxScriptElement {
-			return fieldErr(name, inRedeemScript, fmt.Errorf("%w: redeem script is %d bytes, more than %d", ErrUnsupportedScript, len(rs), maxScriptElement))
-		}
-		if isP2WSH(rs) {
-			if err := checkWitnessScript(rs[2:]); err != nil {
-				return err
-			}
-			scriptSig = appendPush(nil, rs)
-		} else {
-			if in.WitnessScript != nil {
-				return fieldErr(name, inWitnessScript, fmt.Errorf("%w: witness script given for a non-segwit p2sh redeem script", ErrScriptMismatch))
-			}
-			script = rs
-		}
-	default:
-		return ferr(fmt.Errorf("%w: spent script %x is not p2wsh, p2sh-p2wsh or p2sh", ErrUnsupportedScript, spk))
-	}
-	m, keys, err := ParseMultisig(script)
-	if err != nil {
-		return ferr(fmt.Errorf("%w: %w", ErrUnsupportedScript, err))
-	}
+	m := spent.Threshold
 
-	// The first m signatures in script key order.
+	// The first m signatures in script key order; for a single key, the
+	// signature by the key hashing to the output's program.
 	var sigs [][]byte
 	var sigKeys [][]byte
 	have := 0
-	for _, k := range keys {
+	if spent.SingleKey() {
+		for _, ps := range in.PartialSigs {
+			if spent.HasKey(ps.PubKey) {
+				have = 1
+				sigs, sigKeys = [][]byte{ps.Sig}, [][]byte{ps.PubKey}
+				break
+			}
+		}
+	}
+	for _, k := range spent.Keys {
 		for _, ps := range in.PartialSigs {
 			if bytes.Equal(ps.PubKey, k) {
 				have++
@@ -184,7 +142,6 @@ func (p *Packet) finalizeInput(i int, cache **SigHashCache) error {
 		return ferr(fmt.Errorf("%w: have %d of %d", ErrNotEnoughSignatures, have, m))
 	}
 
-	tx := p.UnsignedTx
 	for j, sig := range sigs {
 		if len(sig) < 2 {
 			return ferr(fmt.Errorf("%w: signature for key %x is too short", ErrInvalidSignature, sigKeys[j]))
@@ -204,15 +161,10 @@ func (p *Packet) finalizeInput(i int, cache **SigHashCache) error {
 		if err != nil {
 			return ferr(fmt.Errorf("%w: key %x: %v", ErrInvalidSignature, sigKeys[j], err))
 		}
-		var h [32]byte
-		if segwit {
-			if *cache == nil {
-				*cache = NewSigHashCache(tx)
-			}
-			h, err = (*cache).WitnessV0(i, script, utxo.Value, ht)
-		} else {
-			h, err = LegacySigHash(tx, i, script, ht)
+		if spent.Segwit() && *cache == nil {
+			*cache = NewSigHashCache(p.UnsignedTx)
 		}
+		h, err := spent.SigHash(*cache, ht)
 		if err != nil {
 			return ferr(err)
 		}
@@ -221,18 +173,24 @@ func (p *Packet) finalizeInput(i int, cache **SigHashCache) error {
 		}
 	}
 
-	if segwit {
+	var scriptSig []byte
+	switch spent.Kind {
+	case SpentP2WSH, SpentP2SHP2WSH:
 		w := make([][]byte, 0, m+2)
 		w = append(w, []byte{})
 		w = append(w, sigs...)
-		w = append(w, script)
+		w = append(w, spent.ScriptCode)
 		in.FinalScriptWitness = cloneStack(w)
-	} else {
+	case SpentP2WPKH, SpentP2SHP2WPKH:
+		in.FinalScriptWitness = cloneStack([][]byte{sigs[0], sigKeys[0]})
+	case SpentP2SH:
 		scriptSig = append(scriptSig, op0)
 		for _, s := range sigs {
 			scriptSig = appendPush(scriptSig, s)
 		}
-		scriptSig = appendPush(scriptSig, in.RedeemScript)
+	}
+	if spent.redeem != nil {
+		scriptSig = appendPush(scriptSig, spent.redeem)
 	}
 	if len(scriptSig) > 0 {
 		in.FinalScriptSig = scriptSig

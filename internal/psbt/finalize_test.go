@@ -309,11 +309,11 @@ func TestFinalizeErrors(t *testing.T) {
 		t.Fatalf("missing utxo: %v", err)
 	}
 
-	// Unsupported script (p2wpkh).
+	// Unsupported script (p2tr).
 	f = newMultisigFixture(t, "p2wsh", 2, 3, 1)
-	f.p.Inputs[0].WitnessUTXO.PkScript = append([]byte{0, 20}, make([]byte, 20)...)
+	f.p.Inputs[0].WitnessUTXO.PkScript = append([]byte{op1, 32}, make([]byte, 32)...)
 	if err := Finalize(f.p); !errors.Is(err, ErrUnsupportedScript) {
-		t.Fatalf("p2wpkh: %v", err)
+		t.Fatalf("p2tr: %v", err)
 	}
 }
 

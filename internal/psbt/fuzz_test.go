@@ -34,6 +34,15 @@ func FuzzParse(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
+	for _, kind := range []string{"p2wpkh", "p2sh-p2wpkh"} {
+		sk := newSingleKeyFixture(f, kind, 2)
+		sk.sign(f, SigHashAll)
+		b, err := sk.p.Serialize()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := Parse(b)
@@ -64,6 +73,14 @@ func FuzzParse(f *testing.F) {
 		p.Fee()
 		for i := range p.Inputs {
 			p.InputUTXO(i)
+			if sp, err := p.SpentScript(i); err == nil {
+				if sp.SingleKey() != (sp.Keys == nil) || sp.Threshold < 1 || len(sp.ScriptCode) == 0 {
+					t.Fatalf("input %d: inconsistent %+v", i, sp)
+				}
+				if _, err := sp.SigHash(nil, SigHashAll); err != nil {
+					t.Fatalf("input %d: sighash: %v", i, err)
+				}
+			}
 		}
 		fin := p.Copy()
 		if Finalize(fin) == nil {

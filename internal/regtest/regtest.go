@@ -316,6 +316,10 @@ func (n *Node) RPC() (host, user, pass string) { return n.host, n.user, n.pass }
 // Dir returns the node's data directory.
 func (n *Node) Dir() string { return n.dir }
 
+// Exited is closed when the btcd process has exited, whether by Stop or on
+// its own. For a node from [Attach] it is never closed.
+func (n *Node) Exited() <-chan struct{} { return n.exited }
+
 // Client returns an rpcclient in HTTP POST mode connected to the node. It is
 // shut down by Stop.
 func (n *Node) Client() *rpcclient.Client { return n.client }
