@@ -109,15 +109,12 @@ func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, up
 	}
 	defer dup.Close()
 	for k, spk := range spks {
-		var other string
-		err := dup.QueryRow(spk).Scan(&other)
-		if err == nil {
-			return 0, nil, fmt.Errorf("wallet %q: %w: %q", name, ErrScriptsWatched, other)
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, nil, err
-		}
 		if _, err := ins.Exec(spk, name, change, from+uint32(k)); err != nil {
+			// Only one wallet may watch a script (it is the key).
+			var other string
+			if dup.QueryRow(spk).Scan(&other) == nil {
+				return 0, nil, fmt.Errorf("wallet %q: %w: %q", name, ErrScriptsWatched, other)
+			}
 			return 0, nil, fmt.Errorf("watch script: %w", err)
 		}
 	}
