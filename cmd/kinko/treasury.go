@@ -284,7 +284,11 @@ func (e *env) sweep(args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.Sync(ctx, node); err != nil {
+	// As spend: blocks, then only the coins the sweep may take.
+	if _, err := c.SyncBlocks(ctx, node); err != nil {
+		return cli.WithHint(cli.ExitNode, err, "")
+	}
+	if _, err := c.CheckCoins(ctx, node, pos[0], 1); err != nil {
 		return cli.WithHint(cli.ExitNode, err, "")
 	}
 	if p.FeeRate, err = e.feeRate(node, feeRate, *yes); err != nil {

@@ -278,8 +278,8 @@ func (e *env) sync(args []string) error {
 	if rep.Reorged > 0 {
 		fmt.Fprintf(e.stderr, "reorg: rolled back %d blocks to height %d\n", rep.Reorged, rep.ForkedAt)
 	}
-	fmt.Fprintf(e.stdout, "synced %d wallets to height %d: %d blocks scanned, %d coins found, %d unconfirmed\n",
-		rep.Wallets, rep.Tip, rep.Scanned, rep.Found, rep.Mempool)
+	fmt.Fprintf(e.stdout, "synced %d wallets to height %d: %d blocks scanned, %d coins found, %d unconfirmed (%d mempool transactions read)\n",
+		rep.Wallets, rep.Tip, rep.Scanned, rep.Found, rep.Mempool, rep.MempoolRead)
 	return nil
 }
 
