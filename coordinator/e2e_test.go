@@ -241,7 +241,7 @@ func (f *fixture) sign(s *coordinator.Session, i int) []byte {
 	return out
 }
 
-func outside(t *testing.T) string {
+func outside(t testing.TB) string {
 	spk := make([]byte, 22)
 	spk[1] = 0x14
 	rand.Read(spk[2:])

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/kinko-project/kinko/coordinator/chain"
 )
@@ -25,4 +26,16 @@ func ScanBlocksForTest(c *Coordinator, ctx context.Context, node *chain.Client) 
 		return false, err
 	}
 	return c.scanBlocks(ctx, node, ws, tip, &SyncReport{})
+}
+
+// WatchForTest watches the wallet's receive scripts up to index upto, as
+// if the addresses had been handed out.
+func WatchForTest(c *Coordinator, name string, upto uint32) error {
+	w, err := c.Wallet(context.Background(), name)
+	if err != nil {
+		return err
+	}
+	return c.tx(context.Background(), func(t *sql.Tx) error {
+		return extendScripts(t, name, w.Descriptor, false, upto)
+	})
 }

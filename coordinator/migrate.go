@@ -71,6 +71,32 @@ func newMigrator(db *sql.DB) (*goose.Provider, error) {
 		goose.WithGoMigrations(goMigrations()...))
 }
 
+// ErrStoreTooOld means a store that needs an upgrade was opened
+// read-only, where it cannot take one.
+var ErrStoreTooOld = errors.New("the store needs an upgrade")
+
+// checkVersion refuses a store whose schema is not exactly this
+// program's, for a read-only open, which cannot upgrade it.
+func checkVersion(ctx context.Context, db *sql.DB) error {
+	var have sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(version_id) FROM goose_db_version WHERE is_applied`).Scan(&have); err != nil {
+		return fmt.Errorf("%w: no schema version (%v)", ErrStoreTooOld, err)
+	}
+	p, err := newMigrator(db)
+	if err != nil {
+		return err
+	}
+	src := p.ListSources()
+	want := src[len(src)-1].Version
+	switch {
+	case have.Int64 > want:
+		return fmt.Errorf("%w: its schema is version %d, this kinko knows up to %d", ErrStoreTooNew, have.Int64, want)
+	case have.Int64 < want:
+		return fmt.Errorf("%w: its schema is version %d, this kinko's is %d; open it once where it can be written", ErrStoreTooOld, have.Int64, want)
+	}
+	return nil
+}
+
 // migrate brings the store in db up to the last step, one at a time, or
 // refuses a store of a newer version with ErrStoreTooNew.
 func migrate(ctx context.Context, db *sql.DB) error {

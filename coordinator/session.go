@@ -49,6 +49,11 @@ type Session struct {
 	Parent string
 	// Selection says which coin selection chose the inputs, and why.
 	Selection string
+	// RolledBack counts the session's coins whose confirming block the
+	// node no longer has, nor its mempool the transaction: the chain went
+	// back past them. Its transaction
+	// may never be valid again; see Balance.RolledBack.
+	RolledBack int
 }
 
 // Session loads the session with the given id.
@@ -65,8 +70,10 @@ func loadSession(ctx context.Context, db queryer, id string) (*Session, error) {
 	var final []byte
 	var btx, replaces, parent sql.NullString
 	err := db.QueryRowContext(ctx, `SELECT id, wallet, state, txid, psbt, fee, vsize, created, final_tx, broadcast_txid,
-		(SELECT count(*) FROM session_parts WHERE session = sessions.id), replaces, parent, selection FROM sessions WHERE id = ?`, id).
-		Scan(&s.ID, &s.Wallet, &s.State, &s.TxID, &s.PSBT, &s.Fee, &s.VSize, &s.Created, &final, &btx, &s.Parts, &replaces, &parent, &s.Selection)
+		(SELECT count(*) FROM session_parts WHERE session = sessions.id), replaces, parent, selection,
+		(SELECT count(*) FROM utxos WHERE session = sessions.id AND height = 0 AND spent_height IS NULL
+			AND txid NOT IN (SELECT txid FROM mempool)) FROM sessions WHERE id = ?`, id).
+		Scan(&s.ID, &s.Wallet, &s.State, &s.TxID, &s.PSBT, &s.Fee, &s.VSize, &s.Created, &final, &btx, &s.Parts, &replaces, &parent, &s.Selection, &s.RolledBack)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%q: %w", id, ErrNoSession)
 	}
@@ -153,7 +160,7 @@ type ImportResult struct {
 func (c *Coordinator) Import(ctx context.Context, id string, raw []byte) (*ImportResult, error) {
 	part, err := psbt.Parse(raw)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrBadPSBT, err)
 	}
 	res := &ImportResult{}
 	err = c.tx(ctx, func(t *sql.Tx) error {
@@ -193,12 +200,17 @@ func (c *Coordinator) Import(ctx context.Context, id string, raw []byte) (*Impor
 			return err
 		}
 		digest := sha256.Sum256(raw)
-		r, err := t.Exec(`INSERT OR IGNORE INTO session_parts (session, digest, psbt, imported) VALUES (?, ?, ?, ?)`, id, digest[:], raw, now())
-		if err != nil {
+		// Kept as it came only when it added a signature: a PSBT that
+		// adds none would grow the store and tell nothing new.
+		var have int
+		if err := t.QueryRow(`SELECT count(*) FROM session_parts WHERE session = ? AND digest = ?`, id, digest[:]).Scan(&have); err != nil {
 			return err
 		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			res.Duplicate = true
+		res.Duplicate = have > 0
+		if res.Added > 0 && !res.Duplicate {
+			if _, err := t.Exec(`INSERT INTO session_parts (session, digest, psbt, imported) VALUES (?, ?, ?, ?)`, id, digest[:], raw, now()); err != nil {
+				return err
+			}
 		}
 		if err := auditImport(ctx, t, id, p, part, res, digest[:]); err != nil {
 			return err

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver
+	"modernc.org/sqlite" // the pure-Go SQLite driver
 )
 
 // DBName is the coordinator's database file inside its data directory.
@@ -33,7 +33,34 @@ var (
 	ErrCoinsReserved  = errors.New("coins are reserved by another session")
 	ErrNoSetting      = errors.New("no such setting")
 	ErrNoCoin         = errors.New("no such coin")
+	ErrBadPSBT        = errors.New("not a valid psbt")
 )
+
+// StoreError is a failure of the coordinator's own database (a disk that
+// is full or read-only, a lock held past the busy timeout, a damaged
+// file), as opposed to a failure of the node or a refused input. The CLI
+// gives it exit status 7.
+type StoreError struct{ Err error }
+
+func (e *StoreError) Error() string { return e.Err.Error() }
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// IsStoreError reports whether err is, or comes from, a failure of the
+// coordinator's database.
+func IsStoreError(err error) bool {
+	var se *StoreError
+	var le *sqlite.Error
+	return errors.As(err, &se) || errors.As(err, &le)
+}
+
+// storeErr marks an error that comes from SQLite as a StoreError.
+func storeErr(err error) error {
+	var se *StoreError
+	if err == nil || errors.As(err, &se) || !IsStoreError(err) && !errors.Is(err, sql.ErrTxDone) && !errors.Is(err, sql.ErrConnDone) {
+		return err
+	}
+	return &StoreError{Err: err}
+}
 
 // Coordinator is the online, watch-only side of kinko: wallets, coins,
 // and signing sessions, all kept in one SQLite file.
@@ -46,7 +73,7 @@ type Coordinator struct {
 // returns, so a stop of the process loses nothing that was reported done.
 func Open(dir string) (*Coordinator, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+		return nil, &StoreError{fmt.Errorf("create data directory: %w", err)}
 	}
 	path := filepath.Join(dir, DBName)
 	// _txlock=immediate: a transaction takes the write lock when it begins
@@ -55,14 +82,42 @@ func Open(dir string) (*Coordinator, error) {
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, &StoreError{fmt.Errorf("open %s: %w", path, err)}
 	}
 	db.SetMaxOpenConns(1)
 	if err := migrate(context.Background(), db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, &StoreError{fmt.Errorf("open %s: %w", path, err)}
 	}
 	return &Coordinator{db: db}, nil
+}
+
+// OpenReadOnly opens an existing store in dir for reading only: for
+// commands that change nothing, when the data directory cannot be written
+// (a read-only mount, a copy on a backup disk). Whatever would write
+// fails with a StoreError. A store in WAL mode whose directory is
+// read-only and holds no shared-memory file is opened as immutable.
+func OpenReadOnly(dir string) (*Coordinator, error) {
+	path := filepath.Join(dir, DBName)
+	if _, err := os.Stat(path); err != nil {
+		return nil, &StoreError{fmt.Errorf("open %s: %w", path, err)}
+	}
+	var lastErr error
+	for _, mode := range []string{"mode=ro", "immutable=1"} {
+		db, err := sql.Open("sqlite", "file:"+path+"?"+mode+"&_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+		if err != nil {
+			return nil, &StoreError{fmt.Errorf("open %s: %w", path, err)}
+		}
+		db.SetMaxOpenConns(1)
+		if lastErr = checkVersion(context.Background(), db); lastErr == nil {
+			return &Coordinator{db: db}, nil
+		}
+		db.Close()
+		if errors.Is(lastErr, ErrStoreTooNew) || errors.Is(lastErr, ErrStoreTooOld) {
+			break
+		}
+	}
+	return nil, &StoreError{fmt.Errorf("open %s read-only: %w", path, lastErr)}
 }
 
 // Close closes the store.
@@ -72,13 +127,13 @@ func (c *Coordinator) Close() error { return c.db.Close() }
 func (c *Coordinator) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	t, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return storeErr(err)
 	}
 	if err := fn(t); err != nil {
 		t.Rollback()
-		return err
+		return storeErr(err)
 	}
-	return t.Commit()
+	return storeErr(t.Commit())
 }
 
 func now() string { return time.Now().UTC().Format(time.RFC3339) }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kinko-project/kinko/coordinator/chain"
 	"github.com/kinko-project/kinko/internal/psbt"
@@ -12,14 +13,18 @@ import (
 
 // SyncReport tells what a sync did.
 type SyncReport struct {
-	Tip      int64
-	Scanned  int // blocks scanned
-	Reorged  int // blocks rolled back
-	Found    int // coins found in blocks
-	Mempool  int // wallet coins seen unconfirmed
-	Wallets  int
-	TipHash  string
-	ForkedAt int64 // height of the last common block after a reorg, -1 if none
+	Tip     int64
+	Scanned int // blocks scanned
+	Reorged int // blocks rolled back
+	Found   int // coins found in blocks
+	Mempool int // wallet coins seen unconfirmed
+	// MempoolRead is how many mempool transactions the sync read: those
+	// it had not examined before, and those that touch scripts or coins
+	// added since.
+	MempoolRead int
+	Wallets     int
+	TipHash     string
+	ForkedAt    int64 // height of the last common block after a reorg, -1 if none
 }
 
 type watched struct {
@@ -31,9 +36,44 @@ type watched struct {
 // Sync brings every wallet up to the node's tip: it rolls back blocks the
 // node no longer has (a reorg takes its coins with it), scans new blocks
 // from each wallet's birthday with a gap limit on both branches, and then
-// takes the mempool's view of unconfirmed coins and spends. It uses only
-// RPCs that Bitcoin Core and btcd both answer.
+// takes the mempool's view of unconfirmed coins and spends, reading only
+// the mempool transactions it has not examined before. It uses only RPCs
+// that Bitcoin Core and btcd both answer.
 func (c *Coordinator) Sync(ctx context.Context, node *chain.Client) (*SyncReport, error) {
+	rep, wallets, err := c.syncBlocks(ctx, node)
+	if err != nil || len(wallets) == 0 {
+		return rep, err
+	}
+	n, read, err := c.syncMempool(ctx, node, wallets)
+	if err != nil {
+		return rep, err
+	}
+	rep.Mempool, rep.MempoolRead = n, read
+	if err := c.settleReplacements(ctx); err != nil { // bump.go
+		return rep, err
+	}
+	return rep, c.auditSync(ctx, rep)
+}
+
+// SyncBlocks is Sync without the mempool: what a spend needs before it
+// checks its candidate coins with [Coordinator.CheckCoins].
+func (c *Coordinator) SyncBlocks(ctx context.Context, node *chain.Client) (*SyncReport, error) {
+	rep, wallets, err := c.syncBlocks(ctx, node)
+	if err != nil || len(wallets) == 0 {
+		return rep, err
+	}
+	if err := c.tx(ctx, func(t *sql.Tx) error {
+		return t.QueryRow(`SELECT count(*) FROM utxos WHERE height = 0`).Scan(&rep.Mempool)
+	}); err != nil {
+		return rep, storeErr(err)
+	}
+	if err := c.settleReplacements(ctx); err != nil { // bump.go
+		return rep, err
+	}
+	return rep, c.auditSync(ctx, rep)
+}
+
+func (c *Coordinator) syncBlocks(ctx context.Context, node *chain.Client) (*SyncReport, []*Wallet, error) {
 	rep := &SyncReport{ForkedAt: -1}
 	var wallets []*Wallet
 	// A reorg while blocks are being scanned is noticed by the next
@@ -42,44 +82,84 @@ func (c *Coordinator) Sync(ctx context.Context, node *chain.Client) (*SyncReport
 	for attempt := 0; ; attempt++ {
 		tip, err := node.Height()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rep.Tip = tip
 		if err := c.rollback(ctx, node, rep); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if wallets, err = c.loadAll(ctx); err != nil {
-			return nil, err
+			return nil, nil, storeErr(err)
 		}
 		rep.Wallets = len(wallets)
 		if len(wallets) == 0 {
-			return rep, nil
+			return rep, nil, nil
 		}
 		relinked, err := c.scanBlocks(ctx, node, wallets, tip, rep)
 		if err != nil {
-			return rep, err
+			return rep, nil, err
 		}
 		if !relinked {
-			break
+			return rep, wallets, nil
 		}
 		if attempt == maxSyncAttempts {
-			return rep, fmt.Errorf("the node's chain kept changing during %d syncs", maxSyncAttempts+1)
+			return rep, nil, fmt.Errorf("the node's chain kept changing during %d syncs", maxSyncAttempts+1)
 		}
 	}
-	n, err := c.syncMempool(ctx, node, wallets)
-	if err != nil {
-		return rep, err
-	}
-	rep.Mempool = n
-	if err := c.settleReplacements(ctx); err != nil { // bump.go
-		return rep, err
-	}
-	return rep, c.auditSync(ctx, rep)
 }
 
 // maxSyncAttempts bounds how often a sync starts over because the node's
 // chain changed under it.
 const maxSyncAttempts = 4
+
+// Blocks are read in batches, the next batch while the last is scanned,
+// and committed every commitBlocks blocks or commitEvery, whichever comes
+// first: a stop loses at most that much work, never consistency.
+const (
+	commitBlocks = 1000
+	commitEvery  = 2 * time.Second
+	// fetchBytes is about how many bytes of blocks one batch asks for.
+	fetchBytes = 16 << 20
+	maxFetch   = 256 // blocks in one batch
+)
+
+type fetched struct {
+	blocks []*chain.Block
+	err    error
+}
+
+// fetchBlocks reads the blocks from..to in batches, sized to about
+// fetchBytes, into a channel, until done is closed.
+func fetchBlocks(node *chain.Client, from, to int64, done <-chan struct{}) <-chan fetched {
+	ch := make(chan fetched, 1)
+	go func() {
+		defer close(ch)
+		per := int64(16)
+		for h := from; h <= to; {
+			end := min(h+per-1, to)
+			hashes, err := node.BlockHashes(h, end)
+			var blocks []*chain.Block
+			if err == nil {
+				blocks, err = node.Blocks(hashes, h)
+			}
+			select {
+			case ch <- fetched{blocks, err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+			size := 0
+			for _, b := range blocks {
+				size += b.Size
+			}
+			per = max(1, min(maxFetch, int64(fetchBytes/(size/len(blocks)+1))))
+			h = end + 1
+		}
+	}()
+	return ch
+}
 
 // scanBlocks scans the blocks up to tip that some wallet has not seen. Each
 // block must build on the one stored below it: if it does not, the node's
@@ -92,61 +172,110 @@ func (c *Coordinator) scanBlocks(ctx context.Context, node *chain.Client, wallet
 			from = w.Scanned + 1
 		}
 	}
-	for h := from; h <= tip; h++ {
-		if err := ctx.Err(); err != nil {
-			return false, err
-		}
-		hash, err := node.BlockHash(h)
-		if err != nil {
-			return false, err
-		}
-		blk, err := node.Block(hash)
-		if err != nil {
-			return false, err
-		}
-		var below string
-		err = c.db.QueryRowContext(ctx, `SELECT hash FROM blocks WHERE height = ?`, h-1).Scan(&below)
-		if err == nil && below != blk.PrevHash {
-			return true, nil
-		}
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return false, err
-		}
-		txs := make([]*psbt.Tx, len(blk.Txs))
-		for k, raw := range blk.Txs {
-			if txs[k], err = psbt.ParseTx(raw); err != nil {
-				return false, fmt.Errorf("block %s tx %d: %w", hash, k, err)
-			}
-		}
-		err = c.tx(ctx, func(t *sql.Tx) error {
-			for _, w := range wallets {
-				if w.Scanned >= h {
-					continue
-				}
-				n, err := scanTxs(t, w, txs, blk.Txs, h)
-				if err != nil {
-					return err
-				}
-				rep.Found += n
-				if _, err := t.Exec(`UPDATE wallets SET scanned = ? WHERE name = ?`, h, w.Name); err != nil {
-					return err
-				}
-			}
-			_, err := t.Exec(`INSERT OR REPLACE INTO blocks (height, hash, time) VALUES (?, ?, ?)`, h, hash, blk.Time)
-			return err
-		})
-		if err != nil {
-			return false, fmt.Errorf("scan block %d: %w", h, err)
+	if from > tip {
+		return false, nil
+	}
+	ws, err := loadWatch(ctx, c.db, wallets)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	blocks := fetchBlocks(node, from, tip, done)
+
+	var t *sql.Tx
+	var began time.Time
+	pending, last := 0, int64(0)
+	// flush commits the blocks scanned so far, with each wallet's mark.
+	flush := func() error {
+		if t == nil {
+			return nil
 		}
 		for _, w := range wallets {
-			if w.Scanned < h {
-				w.Scanned = h
+			if w.Scanned >= last {
+				continue
+			}
+			if _, err := t.Exec(`UPDATE wallets SET scanned = ? WHERE name = ?`, last, w.Name); err != nil {
+				t.Rollback()
+				t = nil
+				return storeErr(fmt.Errorf("scan block %d: %w", last, err))
 			}
 		}
-		rep.Scanned++
-		rep.TipHash = hash
+		err := t.Commit()
+		t = nil
+		if err != nil {
+			return storeErr(fmt.Errorf("scan block %d: %w", last, err))
+		}
+		for _, w := range wallets {
+			w.Scanned = max(w.Scanned, last)
+		}
+		pending = 0
+		return nil
 	}
-	return false, nil
+	defer func() {
+		if t != nil {
+			t.Rollback()
+		}
+	}()
+	prev := ""
+	for f := range blocks {
+		if f.err != nil {
+			if ferr := flush(); ferr != nil {
+				return false, ferr
+			}
+			return false, f.err
+		}
+		for _, blk := range f.blocks {
+			h := blk.Height
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+			if t == nil {
+				if t, err = c.db.BeginTx(ctx, nil); err != nil {
+					return false, storeErr(err)
+				}
+				began = time.Now()
+			}
+			if prev == "" {
+				err := t.QueryRow(`SELECT hash FROM blocks WHERE height = ?`, h-1).Scan(&prev)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return false, storeErr(err)
+				}
+			}
+			var stored string
+			err := t.QueryRow(`SELECT hash FROM blocks WHERE height = ?`, h).Scan(&stored)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return false, storeErr(err)
+			}
+			if (prev != "" && prev != blk.PrevHash) || (stored != "" && stored != blk.Hash) {
+				return true, flush()
+			}
+			txs := make([]*psbt.Tx, len(blk.Txs))
+			for k, raw := range blk.Txs {
+				if txs[k], err = psbt.ParseTx(raw); err != nil {
+					return false, fmt.Errorf("block %s tx %d: %w", blk.Hash, k, err)
+				}
+			}
+			n, _, err := scanTxs(t, ws, txs, blk.Txs, h, func(name string) bool { return ws.wallets[name].Scanned < h })
+			if err != nil {
+				return false, storeErr(fmt.Errorf("scan block %d: %w", h, err))
+			}
+			rep.Found += n
+			if _, err := t.Exec(`INSERT OR REPLACE INTO blocks (height, hash, time) VALUES (?, ?, ?)`, h, blk.Hash, blk.Time); err != nil {
+				return false, storeErr(fmt.Errorf("scan block %d: %w", h, err))
+			}
+			prev, last = blk.Hash, h
+			pending++
+			rep.Scanned++
+			rep.TipHash = blk.Hash
+			if pending >= commitBlocks || time.Since(began) >= commitEvery {
+				if err := flush(); err != nil {
+					return false, err
+				}
+			}
+		}
+	}
+	return false, flush()
 }
 
 func (c *Coordinator) loadAll(ctx context.Context) ([]*Wallet, error) {
@@ -170,7 +299,7 @@ func (c *Coordinator) loadAll(ctx context.Context) ([]*Wallet, error) {
 func (c *Coordinator) rollback(ctx context.Context, node *chain.Client, rep *SyncReport) error {
 	var top sql.NullInt64
 	if err := c.db.QueryRowContext(ctx, `SELECT max(height) FROM blocks`).Scan(&top); err != nil {
-		return err
+		return storeErr(err)
 	}
 	if !top.Valid {
 		return nil
@@ -183,7 +312,7 @@ func (c *Coordinator) rollback(ctx context.Context, node *chain.Client, rep *Syn
 			break // below what was ever scanned
 		}
 		if err != nil {
-			return err
+			return storeErr(err)
 		}
 		if fork <= rep.Tip {
 			h, err := node.BlockHash(fork)
@@ -225,120 +354,6 @@ func (c *Coordinator) rollback(ctx context.Context, node *chain.Client, rep *Syn
 				return err
 			}
 		}
-		return nil
+		return forgetMempool(t)
 	})
-}
-
-// scanTxs records the wallet's coins created and spent by txs, at height
-// (0 for the mempool). It returns how many coins it found.
-func scanTxs(t *sql.Tx, w *Wallet, txs []*psbt.Tx, raws [][]byte, height int64) (int, error) {
-	found := 0
-	for {
-		watch, err := loadWatched(t, w.Name)
-		if err != nil {
-			return 0, err
-		}
-		extended := false
-		for k, tx := range txs {
-			txid := tx.TxID().String()
-			for vout, out := range tx.Outputs {
-				ws, ok := watch[string(out.PkScript)]
-				if !ok {
-					continue
-				}
-				res, err := t.Exec(`INSERT INTO utxos (txid, vout, wallet, value, script, change, idx, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-					ON CONFLICT (txid, vout) DO UPDATE SET height = excluded.height`,
-					txid, vout, w.Name, out.Value, out.PkScript, ws.change, ws.index, height)
-				if err != nil {
-					return 0, err
-				}
-				if n, _ := res.RowsAffected(); n > 0 {
-					found++
-				}
-				if _, err := t.Exec(`INSERT OR IGNORE INTO txs (txid, raw) VALUES (?, ?)`, txid, raws[k]); err != nil {
-					return 0, err
-				}
-				if _, err := t.Exec(`UPDATE scripts SET used = 1 WHERE script = ?`, out.PkScript); err != nil {
-					return 0, err
-				}
-				var max int64
-				if err := t.QueryRow(`SELECT max(idx) FROM scripts WHERE wallet = ? AND change = ?`, w.Name, ws.change).Scan(&max); err != nil {
-					return 0, err
-				}
-				if int64(ws.index)+GapLimit > max {
-					if err := extendScripts(t, w.Name, w.Descriptor, ws.change, ws.index+GapLimit); err != nil {
-						return 0, err
-					}
-					extended = true
-				}
-			}
-			for _, in := range tx.Inputs {
-				if _, err := t.Exec(`UPDATE utxos SET spent_txid = ?, spent_height = ? WHERE txid = ? AND vout = ? AND wallet = ?`,
-					txid, height, in.PrevOut.Hash.String(), in.PrevOut.Index, w.Name); err != nil {
-					return 0, err
-				}
-			}
-		}
-		if !extended {
-			return found, nil
-		}
-		// New scripts are watched now: look at the same transactions
-		// again, in case an earlier one paid one of them.
-	}
-}
-
-func loadWatched(t *sql.Tx, name string) (map[string]watched, error) {
-	rows, err := t.Query(`SELECT script, change, idx FROM scripts WHERE wallet = ?`, name)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	m := make(map[string]watched)
-	for rows.Next() {
-		var spk []byte
-		var ws watched
-		if err := rows.Scan(&spk, &ws.change, &ws.index); err != nil {
-			return nil, err
-		}
-		ws.wallet = name
-		m[string(spk)] = ws
-	}
-	return m, rows.Err()
-}
-
-// syncMempool replaces the store's view of unconfirmed coins and spends
-// with the node's mempool as it is now.
-func (c *Coordinator) syncMempool(ctx context.Context, node *chain.Client, wallets []*Wallet) (int, error) {
-	raws, err := node.Mempool()
-	if err != nil {
-		return 0, err
-	}
-	txs := make([]*psbt.Tx, 0, len(raws))
-	keep := make([][]byte, 0, len(raws))
-	for _, raw := range raws {
-		tx, err := psbt.ParseTx(raw)
-		if err != nil {
-			continue // the node gave us something we cannot read; it is not ours
-		}
-		txs = append(txs, tx)
-		keep = append(keep, raw)
-	}
-	found := 0
-	err = c.tx(ctx, func(t *sql.Tx) error {
-		if _, err := t.Exec(`DELETE FROM utxos WHERE height = 0 AND session IS NULL`); err != nil {
-			return err
-		}
-		if _, err := t.Exec(`UPDATE utxos SET spent_txid = NULL, spent_height = NULL WHERE spent_height = 0`); err != nil {
-			return err
-		}
-		for _, w := range wallets {
-			n, err := scanTxs(t, w, txs, keep, 0)
-			if err != nil {
-				return err
-			}
-			found += n
-		}
-		return nil
-	})
-	return found, err
 }

@@ -307,3 +307,39 @@ func TestNewerStoreRefused(t *testing.T) {
 		t.Errorf("error %q does not say %q", err, want)
 	}
 }
+
+// A read-only open cannot upgrade: it refuses a store of another schema
+// version, older or newer, rather than read tables that are not there.
+func TestReadOnlyNeedsTheSameVersion(t *testing.T) {
+	dir := t.TempDir()
+	c, err := coordinator.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	v := schemaVersion(t, dir)
+	ro, err := coordinator.OpenReadOnly(dir)
+	if err != nil {
+		t.Fatalf("same version: %v", err)
+	}
+	ro.Close()
+	db, err := sql.Open("sqlite", filepath.Join(dir, coordinator.DBName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, c := range []struct {
+		sql  string
+		want error
+	}{
+		{`DELETE FROM goose_db_version WHERE version_id = ?`, coordinator.ErrStoreTooOld},
+		{`INSERT INTO goose_db_version (version_id, is_applied) VALUES (? + 1, 1)`, coordinator.ErrStoreTooNew},
+	} {
+		if _, err := db.Exec(c.sql, v); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := coordinator.OpenReadOnly(dir); !errors.Is(err, c.want) {
+			t.Errorf("after %q: %v, want %v", c.sql, err, c.want)
+		}
+	}
+}

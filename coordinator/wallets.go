@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
+	"sync"
 
 	"github.com/kinko-project/kinko/coordinator/audit"
 	"github.com/kinko-project/kinko/wallet"
@@ -75,35 +77,81 @@ func (c *Coordinator) addWallet(ctx context.Context, name string, d *wallet.Desc
 // extendScripts makes sure scripts up to index upto are derived and
 // watched on one branch.
 func extendScripts(t *sql.Tx, name string, d *wallet.Descriptor, change bool, upto uint32) error {
+	_, _, err := extendWatched(t, name, d, change, upto)
+	return err
+}
+
+// extendWatched is extendScripts returning the scripts it added, which
+// are at indexes from, from+1, ….
+func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, upto uint32) (from uint32, added [][]byte, err error) {
 	var have sql.NullInt64
 	if err := t.QueryRow(`SELECT max(idx) FROM scripts WHERE wallet = ? AND change = ?`, name, change).Scan(&have); err != nil {
-		return err
+		return 0, nil, err
 	}
-	from := uint32(0)
 	if have.Valid {
 		from = uint32(have.Int64) + 1
 	}
 	if from > upto {
-		return nil
+		return from, nil, nil
 	}
-	spks, err := d.DeriveScriptPubKeys(change, from, upto-from+1)
+	spks, err := deriveScripts(d, change, from, upto-from+1)
 	if err != nil {
-		return fmt.Errorf("derive wallet %q: %w", name, err)
+		return 0, nil, fmt.Errorf("derive wallet %q: %w", name, err)
 	}
+	ins, err := t.Prepare(`INSERT INTO scripts (script, wallet, change, idx) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer ins.Close()
+	dup, err := t.Prepare(`SELECT wallet FROM scripts WHERE script = ?`)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer dup.Close()
 	for k, spk := range spks {
-		var other string
-		err := t.QueryRow(`SELECT wallet FROM scripts WHERE script = ?`, spk).Scan(&other)
-		if err == nil {
-			return fmt.Errorf("wallet %q: %w: %q", name, ErrScriptsWatched, other)
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if _, err := t.Exec(`INSERT INTO scripts (script, wallet, change, idx) VALUES (?, ?, ?, ?)`, spk, name, change, from+uint32(k)); err != nil {
-			return fmt.Errorf("watch script: %w", err)
+		if _, err := ins.Exec(spk, name, change, from+uint32(k)); err != nil {
+			// Only one wallet may watch a script (it is the key).
+			var other string
+			if dup.QueryRow(spk).Scan(&other) == nil {
+				return 0, nil, fmt.Errorf("wallet %q: %w: %q", name, ErrScriptsWatched, other)
+			}
+			return 0, nil, fmt.Errorf("watch script: %w", err)
 		}
 	}
-	return nil
+	return from, spks, nil
+}
+
+// deriveScripts is d.DeriveScriptPubKeys spread over the machine's cores
+// when there are many to derive (a Descriptor is safe for concurrent use).
+func deriveScripts(d *wallet.Descriptor, change bool, from, count uint32) ([][]byte, error) {
+	parts := uint32(runtime.GOMAXPROCS(0))
+	if count < 256 || parts < 2 {
+		return d.DeriveScriptPubKeys(change, from, count)
+	}
+	per := (count + parts - 1) / parts
+	out := make([][][]byte, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := uint32(0); p < parts; p++ {
+		start := p * per
+		if start >= count {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[p], errs[p] = d.DeriveScriptPubKeys(change, from+start, min(per, count-start))
+		}()
+	}
+	wg.Wait()
+	spks := make([][]byte, 0, count)
+	for p := range out {
+		if errs[p] != nil {
+			return nil, errs[p]
+		}
+		spks = append(spks, out[p]...)
+	}
+	return spks, nil
 }
 
 // Wallet returns the wallet called name.
@@ -203,7 +251,13 @@ type Balance struct {
 	Unconfirmed int64
 	// Reserved is the part of the balance held by open signing sessions.
 	Reserved int64
-	Coins    int
+	// RolledBack is the part of Reserved whose confirming block the node
+	// no longer has, nor its mempool the transaction: the chain went back
+	// past an open session's coins (a reorg, a node restarted on another
+	// chain). They are counted here, not in Unconfirmed, until a block
+	// holds them again or the session is cancelled.
+	RolledBack int64
+	Coins      int
 }
 
 // Balance sums the wallet's unspent coins as of the last sync.
@@ -214,12 +268,14 @@ func (c *Coordinator) Balance(ctx context.Context, name string) (*Balance, error
 	var b Balance
 	err := c.db.QueryRowContext(ctx, `SELECT
 			coalesce(sum(CASE WHEN height > 0 THEN value ELSE 0 END), 0),
-			coalesce(sum(CASE WHEN height = 0 THEN value ELSE 0 END), 0),
+			coalesce(sum(CASE WHEN height = 0 AND NOT rolled THEN value ELSE 0 END), 0),
 			coalesce(sum(CASE WHEN session IS NOT NULL THEN value ELSE 0 END), 0),
+			coalesce(sum(CASE WHEN rolled THEN value ELSE 0 END), 0),
 			count(*)
-		FROM utxos WHERE wallet = ? AND spent_height IS NULL`, name).Scan(&b.Confirmed, &b.Unconfirmed, &b.Reserved, &b.Coins)
+		FROM (SELECT *, height = 0 AND session IS NOT NULL AND txid NOT IN (SELECT txid FROM mempool) AS rolled
+			FROM utxos WHERE wallet = ? AND spent_height IS NULL)`, name).Scan(&b.Confirmed, &b.Unconfirmed, &b.Reserved, &b.RolledBack, &b.Coins)
 	if err != nil {
-		return nil, err
+		return nil, storeErr(err)
 	}
 	return &b, nil
 }

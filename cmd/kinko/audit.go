@@ -48,7 +48,7 @@ func (e *env) auditVerify(args []string) error {
 		}
 		recorded = &h
 	}
-	c, err := e.store()
+	c, err := e.readStore()
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (e *env) auditExport(args []string) error {
 	if err != nil {
 		return cli.WithHint(cli.ExitUsage, fmt.Errorf("--format: %w", err), "")
 	}
-	c, err := e.store()
+	c, err := e.readStore()
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,7 @@ Usage:
   kinko session list | show ID | import ID FILE... | finalize ID | broadcast ID | cancel ID
   kinko session bump ID --feerate R -o FILE.psbt   replace a broadcast transaction (RBF, BIP-125)
   kinko session cpfp ID --feerate R -o FILE.psbt   spend its unconfirmed change so both reach R
+  kinko session export ID -o FILE.psbt | --qr …   the session's PSBT as it is now
   kinko treasury set --cold NAME --hot NAME [--deposit NAME]... --ceiling C [--floor F]
                                      C: an amount, a share ("5%") or days of withdrawals ("3d")
   kinko treasury status [--json | --format text|json|prometheus]   exit 6 when the hot wallet is out of band
@@ -71,6 +72,8 @@ Common flags:
   --rpc-cookie-file FILE    Bitcoin Core's .cookie, instead of user and password ($KINKO_RPC_COOKIE_FILE)
                             With no credentials given, kinko uses Core's cookie at its default
                             place for the wallets' network (~/.bitcoin/regtest/.cookie, …).
+  --verbose                 say each retry of a node that does not answer (it is given up
+                            after about 4 s)
 
 AMOUNT is in BTC ("0.5") or satoshis with a "sat" suffix ("50000sat").
 DATE is 2006-01-02 (UTC) or RFC 3339 (2006-01-02T15:04:05+09:00).
@@ -84,7 +87,19 @@ func main() { os.Exit(Main()) }
 // Main runs the command with os.Args and returns the exit status.
 func Main() int {
 	env := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
-	return cli.Report(os.Stderr, "kinko", env.run(os.Args[1:]))
+	return cli.Report(os.Stderr, "kinko", storeExit(env.run(os.Args[1:])))
+}
+
+// storeExit gives a failure of the coordinator's database exit status 7,
+// whatever code it was given on its way up.
+func storeExit(err error) error {
+	if err == nil || !coordinator.IsStoreError(err) {
+		return err
+	}
+	if ce := (*cli.Error)(nil); errors.As(err, &ce) && ce.Code == cli.ExitStore && ce.Hint != "" {
+		return err // a store error with a hint of its own
+	}
+	return cli.WithHint(cli.ExitStore, err, "check the data directory: its disk space and permissions")
 }
 
 type env struct {
@@ -96,6 +111,7 @@ type env struct {
 	rpcUser       string
 	rpcPassFile   string
 	rpcCookieFile string
+	verbose       bool
 	netHint       string // the network whose default cookie to look for; "" = the wallets'
 	coordinator   *coordinator.Coordinator
 	nodeClient    *chain.Client
@@ -161,6 +177,7 @@ func (e *env) flags(name string) *flag.FlagSet {
 	fs.StringVar(&e.rpcUser, "rpc-user", os.Getenv("KINKO_RPC_USER"), "node RPC user")
 	fs.StringVar(&e.rpcPassFile, "rpc-password-file", os.Getenv("KINKO_RPC_PASSWORD_FILE"), "file holding the node RPC password")
 	fs.StringVar(&e.rpcCookieFile, "rpc-cookie-file", os.Getenv("KINKO_RPC_COOKIE_FILE"), "Bitcoin Core's cookie file (user:password), read again when the node restarts")
+	fs.BoolVar(&e.verbose, "verbose", false, "say each retry of a node that does not answer")
 	return fs
 }
 
@@ -181,6 +198,28 @@ func (e *env) store() (*coordinator.Coordinator, error) {
 	}
 	e.coordinator = c
 	return c, nil
+}
+
+// readStore opens the store for a command that only reads: read-write
+// when it can, else read-only, so that a data directory that cannot be
+// written still serves balance, wallet list, session list and show,
+// treasury status without a node, and the audit log.
+func (e *env) readStore() (*coordinator.Coordinator, error) {
+	c, err := e.store()
+	if err == nil || !coordinator.IsStoreError(err) || errors.Is(err, coordinator.ErrStoreTooNew) {
+		return c, err
+	}
+	dir, derr := e.dataDir()
+	if derr != nil {
+		return nil, err
+	}
+	ro, rerr := coordinator.OpenReadOnly(dir)
+	if rerr != nil {
+		return nil, err
+	}
+	fmt.Fprintf(e.stderr, "kinko: the data directory cannot be written; reading only (%v)\n", err)
+	e.coordinator = ro
+	return ro, nil
 }
 
 // dataDir is --datadir, or kinko under the user's configuration directory.

@@ -51,6 +51,13 @@ func TestScripts(t *testing.T) {
 			env.Setenv("KINKO_DATADIR", filepath.Join(env.WorkDir, "coordinator"))
 			return nil
 		},
+		// [root]: file permissions do not stop this process.
+		Condition: func(cond string) (bool, error) {
+			if cond == "root" {
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// regtest starts a btcd node for this script and points
 			// kinko at it.
@@ -70,6 +77,10 @@ func TestScripts(t *testing.T) {
 				ts.Setenv("KINKO_RPC_HOST", host)
 				ts.Setenv("KINKO_RPC_USER", user)
 				ts.Setenv("KINKO_RPC_PASSWORD_FILE", pw)
+			},
+			// regtest-stop stops the script's node.
+			"regtest-stop": func(ts *testscript.TestScript, neg bool, args []string) {
+				ts.Check(nodeOf(ts).Stop())
 			},
 			// fund ADDR AMOUNT pays from the node's faucet.
 			"fund": func(ts *testscript.TestScript, neg bool, args []string) {

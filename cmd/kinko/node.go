@@ -70,6 +70,9 @@ func (e *env) node() (*chain.Client, error) {
 	case err != nil:
 		return nil, cli.WithHint(cli.ExitNode, err, "is the node running, and are the RPC address and credentials right?")
 	}
+	if e.verbose {
+		c.SetLog(func(format string, args ...any) { fmt.Fprintf(e.stderr, "kinko: "+format+"\n", args...) })
+	}
 	e.nodeClient = c
 	return c, nil
 }

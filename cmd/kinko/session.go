@@ -13,18 +13,25 @@ import (
 
 func (e *env) session(args []string) error {
 	if len(args) == 0 {
-		return cli.Usagef("session: want list, show, import, finalize, broadcast, cancel, bump or cpfp")
+		return cli.Usagef("session: want list, show, export, import, finalize, broadcast, cancel, bump or cpfp")
 	}
 	sub, rest := args[0], args[1:]
 	if sub == "bump" || sub == "cpfp" {
 		return e.bump(sub, rest)
+	}
+	if sub == "export" {
+		return e.sessionExport(rest)
 	}
 	fs := e.flags("session " + sub)
 	pos, err := cli.Parse(fs, rest)
 	if err != nil {
 		return err
 	}
-	c, err := e.store()
+	open := e.store
+	if sub == "list" || sub == "show" {
+		open = e.readStore
+	}
+	c, err := open()
 	if err != nil {
 		return err
 	}
@@ -35,7 +42,11 @@ func (e *env) session(args []string) error {
 			return err
 		}
 		for _, s := range ss {
-			fmt.Fprintf(e.stdout, "%s  %-9s  %s  %s\n", s.ID, s.State, s.Wallet, s.TxID)
+			note := ""
+			if s.RolledBack > 0 && (s.State == coordinator.StateOpen || s.State == coordinator.StateFinalized) {
+				note = "  (coins no longer confirmed: the chain went back)"
+			}
+			fmt.Fprintf(e.stdout, "%s  %-9s  %s  %s%s\n", s.ID, s.State, s.Wallet, s.TxID, note)
 		}
 		return nil
 	}
@@ -60,6 +71,9 @@ func (e *env) session(args []string) error {
 				return cli.WithHint(cli.ExitRefused, err, "nothing from this file was added")
 			}
 			res, err := c.Import(ctx, id, bin)
+			if errors.Is(err, coordinator.ErrBadPSBT) {
+				return cli.WithHint(cli.ExitRefused, fmt.Errorf("%s: %w", f, err), "nothing from this file was added; was it copied whole?")
+			}
 			if errors.Is(err, coordinator.ErrDifferentTx) || errors.Is(err, coordinator.ErrBadSignature) {
 				return cli.WithHint(cli.ExitRefused, fmt.Errorf("%s: %w", f, err), "nothing from this file was added")
 			}
@@ -120,7 +134,7 @@ func (e *env) showSession(s *coordinator.Session) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.store()
+	c, err := e.readStore()
 	if err != nil {
 		return err
 	}
@@ -167,5 +181,59 @@ func (e *env) showSession(s *coordinator.Session) error {
 	if s.BroadcastTxID != "" {
 		fmt.Fprintf(e.stdout, "broadcast as %s\n", s.BroadcastTxID)
 	}
+	if s.RolledBack > 0 && (s.State == coordinator.StateOpen || s.State == coordinator.StateFinalized) {
+		fmt.Fprintf(e.stdout, "warning: %d of its coins are no longer confirmed: the node's chain went back past their blocks (a reorg, or a node on another chain); the transaction may never be valid; cancel the session, or wait for the coins to confirm again\n", s.RolledBack)
+	}
+	return nil
+}
+
+// sessionExport writes a session's PSBT as it is now, with every
+// signature imported so far: a PSBT lost after its session was opened (a
+// crash before it was written, a file deleted) is had again this way.
+func (e *env) sessionExport(args []string) error {
+	fs := e.flags("session export")
+	out := fs.String("o", "", "where to write the PSBT (- for stdout)")
+	b64 := fs.Bool("base64", false, "write the PSBT as base64 instead of binary")
+	var q cli.QROut
+	q.Register(fs)
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return cli.Usagef("session export: want one session ID")
+	}
+	if *out == "" && !q.Enabled() {
+		return cli.Usagef("session export: give -o FILE.psbt (or -o - for stdout), or --qr")
+	}
+	c, err := e.store()
+	if err != nil {
+		return err
+	}
+	s, err := c.Session(context.Background(), pos[0])
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		data := s.PSBT
+		if *b64 {
+			data = cli.Base64Line(data)
+		}
+		if err := cli.WriteOutput(*out, data, e.stdout, !*b64, false); err != nil {
+			return err
+		}
+		if err := recordPSBTWritten(c, s.ID, *out, psbtEncoding(*b64), s.PSBT); err != nil {
+			return err
+		}
+	}
+	if q.Enabled() {
+		if err := q.Send(cli.PSBTMessage(s.PSBT), e.stdout, e.stderr); err != nil {
+			return err
+		}
+		if err := recordPSBTWritten(c, s.ID, "qr", q.Mode+" "+q.Format, s.PSBT); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stderr, "session %s (%s): PSBT with %d partial PSBTs imported written\n", s.ID, s.State, s.Parts)
 	return nil
 }

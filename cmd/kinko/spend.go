@@ -96,7 +96,11 @@ func (e *env) spend(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	if _, err := c.Sync(ctx, node); err != nil {
+	// Blocks, then only the coins the spend may pick: not the mempool.
+	if _, err := c.SyncBlocks(ctx, node); err != nil {
+		return cli.WithHint(cli.ExitNode, err, "")
+	}
+	if _, err := c.CheckCoins(ctx, node, pos[0], 1); err != nil {
 		return cli.WithHint(cli.ExitNode, err, "")
 	}
 	rate, err := e.feeRateFor(node, feeRate, int(targetBlocks), *yes)

@@ -108,7 +108,11 @@ func quoteAll(ss []string) []string {
 // loadTreasury opens the store and the treasury, syncing first when a node
 // is configured (or always, when sync is "required").
 func (e *env) loadTreasury(requireNode bool) (*coordinator.Coordinator, *treasury.Treasury, error) {
-	c, err := e.store()
+	open := e.store
+	if !requireNode && e.rpcHost == "" {
+		open = e.readStore // status without a node reads only
+	}
+	c, err := open()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -280,7 +284,11 @@ func (e *env) sweep(args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.Sync(ctx, node); err != nil {
+	// As spend: blocks, then only the coins the sweep may take.
+	if _, err := c.SyncBlocks(ctx, node); err != nil {
+		return cli.WithHint(cli.ExitNode, err, "")
+	}
+	if _, err := c.CheckCoins(ctx, node, pos[0], 1); err != nil {
 		return cli.WithHint(cli.ExitNode, err, "")
 	}
 	if p.FeeRate, err = e.feeRate(node, feeRate, *yes); err != nil {

@@ -195,7 +195,7 @@ func (e *env) walletDescriptor(args []string) error {
 		return cli.Usagef("wallet descriptor: want one wallet NAME")
 	}
 	name := pos[0]
-	c, err := e.store()
+	c, err := e.readStore()
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ func (e *env) walletList(args []string) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	c, err := e.store()
+	c, err := e.readStore()
 	if err != nil {
 		return err
 	}
@@ -278,8 +278,8 @@ func (e *env) sync(args []string) error {
 	if rep.Reorged > 0 {
 		fmt.Fprintf(e.stderr, "reorg: rolled back %d blocks to height %d\n", rep.Reorged, rep.ForkedAt)
 	}
-	fmt.Fprintf(e.stdout, "synced %d wallets to height %d: %d blocks scanned, %d coins found, %d unconfirmed\n",
-		rep.Wallets, rep.Tip, rep.Scanned, rep.Found, rep.Mempool)
+	fmt.Fprintf(e.stdout, "synced %d wallets to height %d: %d blocks scanned, %d coins found, %d unconfirmed (%d mempool transactions read)\n",
+		rep.Wallets, rep.Tip, rep.Scanned, rep.Found, rep.Mempool, rep.MempoolRead)
 	return nil
 }
 
@@ -288,7 +288,7 @@ func (e *env) balance(args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.store()
+	c, err := e.readStore()
 	if err != nil {
 		return err
 	}
@@ -298,5 +298,9 @@ func (e *env) balance(args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "confirmed:   %s\nunconfirmed: %s\nreserved:    %s (by open signing sessions)\ncoins:       %d\n",
 		wallet.FormatAmount(b.Confirmed), wallet.FormatAmount(b.Unconfirmed), wallet.FormatAmount(b.Reserved), b.Coins)
+	if b.RolledBack > 0 {
+		fmt.Fprintf(e.stdout, "rolled back: %s (reserved by open sessions, but the node's chain went back past their blocks: see kinko session list)\n",
+			wallet.FormatAmount(b.RolledBack))
+	}
 	return nil
 }

@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/btcsuite/btcd/btcjson"
 	"github.com/btcsuite/btcd/rpcclient"
 )
 
@@ -65,6 +64,7 @@ type Client struct {
 	cc      rpcclient.ConnConfig // without credentials
 	cookie  string               // Config.CookieFile
 	retired []*rpcclient.Client  // replaced after a cookie change; shut down by Close
+	bulk    *batcher             // the transport: see batch.go
 }
 
 // Block is a block as the coordinator needs it.
@@ -74,6 +74,7 @@ type Block struct {
 	Height   int64
 	Time     int64    // the header's timestamp, Unix seconds
 	Txs      [][]byte // raw transactions, in block order, witness included
+	Size     int      // serialized size in bytes (set by Blocks)
 }
 
 // RPCError is an error the node answered with. Errors returned by Client wrap
@@ -121,6 +122,10 @@ func Dial(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("chain: dial %s: %w", cfg.Host, scrub(err, cfg.Pass))
 	}
 	c := &Client{rpc: rpc, user: cfg.User, pass: cfg.Pass, cc: cc, cookie: cfg.CookieFile}
+	if c.bulk, err = newBatcher(&cc); err != nil {
+		rpc.Shutdown()
+		return nil, fmt.Errorf("chain: dial %s: %w", cfg.Host, err)
+	}
 	if _, err := c.Height(); err != nil {
 		c.Close()
 		if cfg.CookieFile != "" && errors.Is(err, ErrAuth) {
@@ -139,6 +144,7 @@ func (c *Client) Close() {
 		rpc.Shutdown()
 		rpc.WaitForShutdown()
 	}
+	c.bulk.http.CloseIdleConnections()
 }
 
 // Height returns the height of the node's best block.
@@ -189,33 +195,6 @@ func (c *Client) Block(hash string) (*Block, error) {
 	}
 	b.Height = hdr.Height
 	return b, nil
-}
-
-// Mempool returns the raw transactions now in the node's mempool.
-// Transactions that leave the mempool while it is being read are skipped.
-func (c *Client) Mempool() ([][]byte, error) {
-	var txids []string
-	if err := c.call(&txids, "getrawmempool"); err != nil {
-		return nil, err
-	}
-	txs := make([][]byte, 0, len(txids))
-	for _, id := range txids {
-		var hexTx string
-		err := c.call(&hexTx, "getrawtransaction", id)
-		var re *RPCError
-		if errors.As(err, &re) && re.Code == codeNoTxInfo {
-			continue // mined or evicted meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		raw, err := hex.DecodeString(hexTx)
-		if err != nil {
-			return nil, fmt.Errorf("chain: getrawtransaction %s: bad hex: %w", id, err)
-		}
-		txs = append(txs, raw)
-	}
-	return txs, nil
 }
 
 // TestMempoolAccept asks the node whether it would accept rawTx into its
@@ -331,21 +310,10 @@ func (c *Client) call(out any, method string, params ...any) error {
 		}
 		raw[i] = b
 	}
-	rpc, pass := c.current()
-	res, err := rpc.RawRequest(method, raw)
-	if isUnauthorized(err) && c.cookie != "" {
-		var ok bool
-		if rpc, pass, ok = c.reauth(rpc); ok {
-			res, err = rpc.RawRequest(method, raw)
-		}
-	}
+	_, pass := c.current()
+	res, err := c.single(method, raw)
 	if err != nil {
-		var be *btcjson.RPCError
-		switch {
-		case errors.As(err, &be):
-			err = &RPCError{Code: int(be.Code), Message: be.Message}
-		case strings.HasPrefix(err.Error(), "status code: 401"):
-			// rpcclient's text for an HTTP 401 with an empty body.
+		if errors.Is(err, ErrAuth) {
 			return fmt.Errorf("chain: %s: %w", method, ErrAuth)
 		}
 		return fmt.Errorf("chain: %s: %w", method, scrub(err, pass))

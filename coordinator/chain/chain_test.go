@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -369,6 +370,71 @@ func TestAgainstBtcd(t *testing.T) {
 		}
 	})
 
+	t.Run("bulk reads", func(t *testing.T) {
+		if _, err := node.Mine(1); err != nil { // the faucet's coins confirmed
+			t.Fatal(err)
+		}
+		a, err := node.Fund(randomP2WSH(t), 30_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws, err := c.RawTransactions([]string{a, strings.Repeat("00", 32)})
+		if err != nil || len(raws) != 2 || raws[0] == nil || raws[1] != nil {
+			t.Fatalf("RawTransactions = %d, %v; want a's and nil for an unknown txid", len(raws), err)
+		}
+		var txA wire.MsgTx
+		if err := txA.Deserialize(bytes.NewReader(raws[0])); err != nil {
+			t.Fatal(err)
+		}
+		spent := txA.TxIn[0].PreviousOutPoint
+		ops := []OutPoint{{a, 0}, {spent.Hash.String(), spent.Index}, {strings.Repeat("11", 32), 0}}
+		if got, err := c.Unspent(ops, true); err != nil || !slices.Equal(got, []bool{true, true, false}) {
+			// btcd reports a confirmed output spent in the mempool as unspent.
+			t.Fatalf("Unspent with the mempool = %v, %v", got, err)
+		}
+		if got, err := c.Unspent(ops, false); err != nil || !slices.Equal(got, []bool{false, true, false}) {
+			t.Fatalf("Unspent without the mempool = %v, %v", got, err)
+		}
+		if _, err := node.Mine(3); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.Unspent(ops, false); err != nil || !slices.Equal(got, []bool{true, false, false}) {
+			t.Fatalf("Unspent after mining = %v, %v", got, err)
+		}
+		tip, err := c.Height()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes, err := c.BlockHashes(tip-3, tip)
+		if err != nil || len(hashes) != 4 {
+			t.Fatalf("BlockHashes = %v, %v", hashes, err)
+		}
+		blocks, err := c.Blocks(hashes, tip-3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, h := range hashes {
+			want, err := c.BlockHash(tip - 3 + int64(i))
+			if err != nil || want != h {
+				t.Fatalf("BlockHashes[%d] = %s; BlockHash says %s, %v", i, h, want, err)
+			}
+			one, err := c.Block(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := blocks[i]
+			if b.Hash != h || b.Height != one.Height || b.PrevHash != one.PrevHash || len(b.Txs) != len(one.Txs) || b.Size < 81 {
+				t.Fatalf("Blocks[%d] = %s at %d (%d txs); Block says %s at %d (%d txs)", i, b.Hash, b.Height, len(b.Txs), one.Hash, one.Height, len(one.Txs))
+			}
+		}
+		if _, err := c.Blocks([]string{strings.Repeat("ab", 32)}, 1); !errors.As(err, new(*RPCError)) {
+			t.Fatalf("Blocks of an unknown hash: %v; want an RPCError", err)
+		}
+		if _, err := c.BlockHashes(tip, tip+1); !errors.As(err, new(*RPCError)) {
+			t.Fatalf("BlockHashes above the tip: %v; want an RPCError", err)
+		}
+	})
+
 	t.Run("fee rate", func(t *testing.T) {
 		rate, err := c.FeeRate()
 		switch {
@@ -408,4 +474,42 @@ func TestScrub(t *testing.T) {
 	if got := hashString([]byte{1, 2, 0xab}); got != "ab0201" {
 		t.Fatalf("hashString = %s", got)
 	}
+}
+
+// A node that goes away is reported within seconds, not after rpcclient's
+// 22 s of silent retries, and each retry is said to the log.
+func TestNodeGoneFailsFast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: starts a real btcd regtest node; run without -short")
+	}
+	node, err := regtest.Start(context.Background(), regtest.Options{})
+	if err != nil {
+		t.Fatalf("regtest.Start: %v", err)
+	}
+	host, user, pass := node.RPC()
+	c, err := Dial(Config{Host: host, User: user, Pass: pass})
+	if err != nil {
+		node.Stop()
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var retries []string
+	c.SetLog(func(format string, args ...any) { retries = append(retries, fmt.Sprintf(format, args...)) })
+	node.Stop()
+	start := time.Now()
+	_, err = c.Height()
+	took := time.Since(start)
+	if err == nil {
+		t.Fatal("Height succeeded with the node stopped")
+	}
+	if took > 5*time.Second {
+		t.Errorf("the node's absence took %v to report", took)
+	}
+	if len(retries) == 0 || !strings.Contains(retries[0], "getblockcount") {
+		t.Errorf("retries said: %q", retries)
+	}
+	if _, err := c.BlockHashes(0, 10); err == nil || strings.Contains(err.Error(), pass) {
+		t.Errorf("BlockHashes with the node stopped: %v", err)
+	}
+	t.Logf("%v after %v; retries: %q", err, took, retries)
 }

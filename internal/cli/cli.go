@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -140,7 +141,9 @@ func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // WriteOutput writes data to path, or to stdout for "-". Binary data is
 // not written to a terminal. An existing file is not overwritten unless
-// force is set.
+// force is set. The file appears whole or not at all: data goes to a
+// temporary file in the same directory, synced, then put in place, so a
+// crash or a full disk leaves no empty or partial file under path.
 func WriteOutput(path string, data []byte, stdout io.Writer, binary, force bool) error {
 	if path == "-" || path == "" {
 		if f, ok := stdout.(*os.File); ok && binary && IsTerminal(f) {
@@ -149,26 +152,47 @@ func WriteOutput(path string, data []byte, stdout io.Writer, binary, force bool)
 		_, err := stdout.Write(data)
 		return err
 	}
-	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	if !force {
-		flags |= os.O_EXCL
-	}
-	f, err := os.OpenFile(path, flags, 0o644)
-	if errors.Is(err, fs.ErrExist) {
+	exists := func() error {
 		return WithHint(ExitError, fmt.Errorf("%s exists", path), "choose another name, or remove it first")
+	}
+	if _, err := os.Lstat(path); err == nil && !force {
+		return exists()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a rename or link, a no-op or the spare name
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
+	if force {
+		return os.Rename(tmp, path)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	// A hard link puts the file in place only if path does not exist.
+	err = os.Link(tmp, path)
+	if errors.Is(err, fs.ErrExist) {
+		return exists()
 	}
-	return f.Close()
+	if err != nil {
+		// No hard links here (a FAT-formatted stick): check, then rename.
+		if _, serr := os.Lstat(path); serr == nil {
+			return exists()
+		}
+		return os.Rename(tmp, path)
+	}
+	return nil
 }
 
 // ReadSecretFile reads a secret (a password, recovery words) from a file:

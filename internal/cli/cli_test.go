@@ -99,6 +99,52 @@ func TestWriteOutputNeverOverwrites(t *testing.T) {
 	}
 }
 
+// A file written with WriteOutput is never seen partly written: it
+// appears whole, so a crash leaves no empty or partial file.
+func TestWriteOutputWhole(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.psbt")
+	data := bytes.Repeat([]byte("psbt"), 16<<20) // 64 MiB
+	done := make(chan error)
+	go func() { done <- WriteOutput(path, data, nil, true, false) }()
+	var partial int64 = -1
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			running = false
+		default:
+		}
+		if fi, err := os.Stat(path); err == nil && fi.Size() != int64(len(data)) && partial < 0 {
+			partial = fi.Size()
+		}
+	}
+	if partial >= 0 {
+		t.Fatalf("%s was seen with %d of %d bytes", path, partial, len(data))
+	}
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes, %v", len(got), err)
+	}
+	// An existing file is kept, and no temporary file is left behind.
+	if err := WriteOutput(path, []byte("other"), nil, true, false); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("overwrite without force: %v", err)
+	}
+	if err := WriteOutput(path, []byte("other"), nil, true, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "other" {
+		t.Fatalf("forced write left %q", got)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("%d files in the directory, want 1", len(ents))
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+	}
+}
+
 func TestDescriptorArg(t *testing.T) {
 	const desc = "wpkh([73c5da0a/84h/1h/0h]tpubDC8msFGeGuwnKG9Upg7DM2b4DaRqg3CUZa5g8v2SRQ6K4NSkxUgd7HsL2XVWbVm39yBA4LAxysQAm397zwQSQoQgewGiYZqrA9DsP4zbQ1M/<0;1>/*)"
 	dir := t.TempDir()
