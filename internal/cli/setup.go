@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kinko-project/kinko/airgap"
+	"github.com/kinko-project/kinko/wallet"
+	"github.com/kinko-project/kinko/wallet/setup"
+)
+
+// ReadSetup takes a wallet given as a command-line argument in any form
+// package setup reads: the text itself (a descriptor), or a file ("-" for
+// stdin) holding a descriptor, a descriptor pair, a Coldcard, Caravan or
+// Specter file, a BSMS record, or a crypto-output / output-descriptor UR
+// as part strings or QR images. net may be nil (see setup.Read).
+func ReadSetup(arg string, net *wallet.Network, stdin io.Reader, progress io.Writer) (*setup.Setup, error) {
+	isFile := arg == "-"
+	if !isFile && !strings.ContainsAny(arg, "(\n") {
+		if _, err := os.Stat(arg); err == nil {
+			isFile = true
+		}
+	}
+	if !isFile {
+		return setup.Read([]byte(strings.TrimSpace(arg)), net)
+	}
+	kind, payload, err := ReadPayload(arg, stdin, progress)
+	if err != nil {
+		return nil, err
+	}
+	if typ, ok := strings.CutPrefix(kind, "ur:"); ok && typ != airgap.URTypeBytes {
+		return setup.FromUR(typ, payload, net)
+	}
+	text, ok := TextPayload(kind, payload)
+	if !ok && kind == airgap.KindJSON {
+		text, ok = payload, true
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s holds %s, not a wallet", arg, kind)
+	}
+	return setup.Read(text, net)
+}
