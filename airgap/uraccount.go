@@ -2,9 +2,12 @@ package airgap
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
+
+	fxcbor "github.com/fxamacker/cbor/v2"
 
 	"github.com/kinko-project/kinko/wallet"
 )
@@ -29,22 +32,61 @@ func (e accountEntry) describe() string {
 	return e.shape
 }
 
-// isP2WSHCosigner reports whether the entry is a P2WSH cosigner key at a
-// BIP-48 path m/48h/coin h/account h/2h.
-func (e accountEntry) isP2WSHCosigner() bool {
-	if e.key == nil || e.key.origin == nil || (e.shape != "wsh(cosigner(KEY))" && e.shape != "wsh(KEY)") {
+// isCosigner reports whether e is where a crypto-account holds the
+// multisig cosigner key of script type st: wsh(cosigner(KEY)) at BIP-48
+// m/48h/coin h/account h/2h, sh(wsh(cosigner(KEY))) at …/1h, and
+// sh(cosigner(KEY)) at BIP-45 m/45h.
+func isCosigner(e accountEntry, st wallet.ScriptType) bool {
+	if e.key == nil || e.key.origin == nil {
 		return false
 	}
 	p, err := e.key.origin.plainPath("origin")
-	if err != nil || len(p) != 4 {
+	if err != nil {
 		return false
 	}
 	h := wallet.Hardened
-	return p[0] == 48|h && p[1] >= h && p[2] >= h && p[3] == 2|h
+	switch st {
+	case wallet.P2WSH:
+		return (e.shape == "wsh(cosigner(KEY))" || e.shape == "wsh(KEY)") &&
+			len(p) == 4 && p[0] == 48|h && p[1] >= h && p[2] >= h && p[3] == 2|h
+	case wallet.P2SHP2WSH:
+		return (e.shape == "sh(wsh(cosigner(KEY)))" || e.shape == "sh(wsh(KEY))") &&
+			len(p) == 4 && p[0] == 48|h && p[1] >= h && p[2] >= h && p[3] == 1|h
+	case wallet.P2SH:
+		return (e.shape == "sh(cosigner(KEY))" || e.shape == "sh(KEY)") && len(p) == 1 && p[0] == 45|h
+	}
+	return false
 }
 
-// decodeAccount takes the P2WSH cosigner key of a crypto-account.
-func decodeAccount(v any, net *wallet.Network) (*wallet.KeyRecord, error) {
+// cosignerWhere describes where the key of st is expected, for messages.
+func cosignerWhere(st wallet.ScriptType) string {
+	switch st {
+	case wallet.P2SHP2WSH:
+		return "P2SH-P2WSH multisig cosigner key, sh(wsh(cosigner(KEY))) at m/48h/coin h/account h/1h"
+	case wallet.P2SH:
+		return "P2SH multisig cosigner key, sh(cosigner(KEY)) at m/45h"
+	}
+	return "P2WSH multisig cosigner key, wsh(cosigner(KEY)) at m/48h/coin h/account h/2h"
+}
+
+// DecodeAccountUR takes from a crypto-account (BCR-2020-015) the multisig
+// cosigner key of script type st: the P2WSH one (…/2h) for wsh, the
+// P2SH-P2WSH one (…/1h) for sh-wsh, the BIP-45 one for sh. An account
+// without it is refused, naming what it holds.
+func DecodeAccountUR(cbor []byte, st wallet.ScriptType, net *wallet.Network) (*wallet.KeyRecord, error) {
+	v, err := decodeWalletCBOR(URTypeCryptoAccount, cbor)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := decodeAccount(v, st, net)
+	if err != nil {
+		return nil, fmt.Errorf("crypto-account: %w", err)
+	}
+	return rec, nil
+}
+
+// decodeAccount takes the cosigner key of script type st of a crypto-account.
+func decodeAccount(v any, st wallet.ScriptType, net *wallet.Network) (*wallet.KeyRecord, error) {
 	const format = "crypto-account"
 	if n, c, ok := tagged(v); ok {
 		if n != tagAccount {
@@ -90,7 +132,7 @@ func decodeAccount(v any, net *wallet.Network) (*wallet.KeyRecord, error) {
 			}
 		}
 		found = append(found, e.describe())
-		if e.isP2WSHCosigner() {
+		if isCosigner(e, st) {
 			chosen = append(chosen, e)
 		}
 	}
@@ -100,13 +142,16 @@ func decodeAccount(v any, net *wallet.Network) (*wallet.KeyRecord, error) {
 		if len(found) > 0 {
 			held = strings.Join(found, ", ")
 		}
-		return nil, formatErr(format, "no P2WSH multisig cosigner key, wsh(cosigner(KEY)) at m/48h/coin h/account h/2h; it holds "+held)
+		return nil, formatErr(format, "no "+cosignerWhere(st)+"; it holds "+held)
 	case len(chosen) > 1:
-		return nil, formatErr(format, fmt.Sprintf("%d P2WSH multisig cosigner keys; expected one", len(chosen)))
+		return nil, formatErr(format, fmt.Sprintf("%d keys for %s; expected one", len(chosen), st))
 	}
 	rec, err := chosen[0].key.keyRecord(net, &masterFP)
 	if err != nil {
 		return nil, err
+	}
+	if st == wallet.P2SH {
+		return rec, nil
 	}
 	if coin := rec.Origin.Path[1] &^ wallet.Hardened; coin != rec.Key.Network().CoinType {
 		return nil, fmt.Errorf("%w: cosigner key at %s is for coin type %d, but the key is for %s",
@@ -153,4 +198,65 @@ func parseAccountEntry(v any) (accountEntry, error) {
 		wrap = append(wrap, name)
 		v = c
 	}
+}
+
+// AccountKey is one cosigner key of a crypto-account: its script type
+// (wsh, sh-wsh or sh) and its record.
+type AccountKey struct {
+	Script wallet.ScriptType
+	Record *wallet.KeyRecord
+}
+
+// EncodeAccountUR encodes a signer's multisig cosigner keys as a
+// crypto-account (BCR-2020-015, revised: each output descriptor tagged
+// 308): the master fingerprint of the records' origins, and for each key
+// wsh(cosigner(KEY)), sh(wsh(cosigner(KEY))) or sh(cosigner(KEY)). Every
+// record must share that master fingerprint and sit at the path its type
+// expects. What it writes, DecodeAccountUR reads back.
+func EncodeAccountUR(keys []AccountKey) (urType string, cbor []byte, err error) {
+	if len(keys) == 0 {
+		return "", nil, errors.New("crypto-account: no keys")
+	}
+	fp := keys[0].Record.Origin.Fingerprint
+	var outs []any
+	for _, k := range keys {
+		r := k.Record
+		if r == nil || r.Key == nil {
+			return "", nil, errors.New("crypto-account: no key")
+		}
+		if err := r.Validate(); err != nil {
+			return "", nil, fmt.Errorf("crypto-account: %w", err)
+		}
+		if r.Origin.Fingerprint != fp {
+			return "", nil, errors.New("crypto-account: keys of different master fingerprints")
+		}
+		m, err := xpubHDKeyMap(r.Key, &r.Origin)
+		if err != nil {
+			return "", nil, fmt.Errorf("crypto-account: %w", err)
+		}
+		var item any = fxcbor.Tag{Number: tagCosigner, Content: fxcbor.Tag{Number: tagHDKey, Content: m}}
+		switch k.Script {
+		case wallet.P2WSH:
+			item = fxcbor.Tag{Number: tagWSH, Content: item}
+		case wallet.P2SHP2WSH:
+			item = fxcbor.Tag{Number: tagSH, Content: fxcbor.Tag{Number: tagWSH, Content: item}}
+		case wallet.P2SH:
+			item = fxcbor.Tag{Number: tagSH, Content: item}
+		default:
+			return "", nil, fmt.Errorf("crypto-account: %w %s for a cosigner key", wallet.ErrUnknownScriptType, k.Script)
+		}
+		outs = append(outs, fxcbor.Tag{Number: tagOutput, Content: item})
+	}
+	body := map[uint64]any{1: binary.BigEndian.Uint32(fp[:]), 2: outs}
+	b, err := walletEncMode.Marshal(body)
+	if err != nil {
+		return "", nil, fmt.Errorf("crypto-account: %w", err)
+	}
+	for _, k := range keys {
+		back, err := DecodeAccountUR(b, k.Script, k.Record.Key.Network())
+		if err != nil || back.String() != k.Record.String() {
+			return "", nil, fmt.Errorf("crypto-account: %s key does not read back: %v", k.Script, err)
+		}
+	}
+	return URTypeCryptoAccount, b, nil
 }

@@ -87,7 +87,7 @@ func DecodeKeyRecordUR(urType string, cbor []byte, net *wallet.Network) (*wallet
 		if err != nil {
 			return nil, err
 		}
-		rec, err := decodeAccount(v, net)
+		rec, err := decodeAccount(v, wallet.P2WSH, net)
 		if err != nil {
 			return nil, fmt.Errorf("crypto-account: %w", err)
 		}

@@ -39,7 +39,7 @@ func (e *env) walletCreate(args []string) error {
 	fs := e.flags("wallet create")
 	threshold := fs.Int("threshold", 0, "signatures needed (M)")
 	var keys cli.Strings
-	fs.Var(&keys, "key", "a signer's key record [fingerprint/path]xpub, or a file or QR holding one (repeat for each signer)")
+	fs.Var(&keys, "key", "a signer's key record [fingerprint/path]xpub, or a file or QR holding its export: key record, Coldcard JSON, BSMS key record, ur:crypto-hdkey or ur:crypto-account (repeat for each signer)")
 	netName := fs.String("network", "mainnet", "mainnet, testnet, signet or regtest")
 	script := fs.String("script", "wsh", "wsh, sh-wsh or sh")
 	sorted := fs.Bool("sorted", true, "sortedmulti, keys in BIP-67 order; --sorted=false: multi, keys in the order given")
@@ -69,13 +69,7 @@ func (e *env) walletCreate(args []string) error {
 	}
 	var records []*wallet.KeyRecord
 	for k, s := range keys {
-		var r *wallet.KeyRecord
-		var err error
-		if strings.HasPrefix(s, "[") {
-			r, err = wallet.ParseKeyRecord(s, net)
-		} else {
-			r, err = cli.ReadKeyRecord(s, net, e.stdin, e.stderr)
-		}
+		r, err := cli.ReadCosignerKey(s, st, net, e.stdin, e.stderr)
 		if err != nil {
 			return cli.WithHint(cli.ExitRefused, fmt.Errorf("key %d: %w", k+1, err), "print a key record with 'kinko-signer xpub' on each signer")
 		}

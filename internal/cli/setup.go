@@ -42,3 +42,29 @@ func ReadSetup(arg string, net *wallet.Network, stdin io.Reader, progress io.Wri
 	}
 	return setup.Read(text, net)
 }
+
+// ReadCosignerKey takes a cosigner's key for a multisig of script type st
+// given as a command-line argument: a key record "[fingerprint/path]xpub",
+// or a file ("-" for stdin) or QR codes holding any export package setup
+// reads (key record, Coldcard's JSON, a BSMS key record, ur:crypto-hdkey
+// or ur:crypto-account).
+func ReadCosignerKey(arg string, st wallet.ScriptType, net *wallet.Network, stdin io.Reader, progress io.Writer) (*wallet.KeyRecord, error) {
+	if strings.HasPrefix(arg, "[") {
+		return setup.ReadKey([]byte(arg), st, net)
+	}
+	kind, payload, err := ReadPayload(arg, stdin, progress)
+	if err != nil {
+		return nil, err
+	}
+	if typ, ok := strings.CutPrefix(kind, "ur:"); ok && typ != airgap.URTypeBytes {
+		return setup.FromKeyUR(typ, payload, st, net)
+	}
+	text, ok := TextPayload(kind, payload)
+	if !ok && kind == airgap.KindJSON {
+		text, ok = payload, true
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s holds %s, not a key record", arg, kind)
+	}
+	return setup.ReadKey(text, st, net)
+}
