@@ -1,6 +1,8 @@
 package setup
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -363,4 +365,80 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("%v: %s", err, out)
 		}
 	})
+}
+
+// TestBCRVectors reads the published crypto-output and output-descriptor
+// examples kept with package airgap (BCR-2020-010 vector 5, whose keys'
+// children end in /0/*, and BCR-2023-010 vector 4, whose keys carry
+// <0;1>/*) as wallet setups.
+func TestBCRVectors(t *testing.T) {
+	b, err := os.ReadFile("../../airgap/testdata/urwallet_vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Descriptors []struct {
+			Name, Type, CBORHex, UR, Text string
+		}
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"BCR-2020-010 test vector 5: wsh(multi(1, xpub/1/0/*, [bd16bee5/0]xpub/0/0/*))": "/0/<0;1>/*",
+		"BCR-2023-010 test vector 4: wsh(sortedmulti(2,@0,@1,@2)) named \"Satoshi's Stash\"": "/<0;1>/*",
+	}
+	seen := 0
+	for _, c := range v.Descriptors {
+		suffix, ok := want[c.Name]
+		if !ok {
+			continue
+		}
+		seen++
+		body, err := hex.DecodeString(c.CBORHex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := FromUR(c.Type, body, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		if !strings.Contains(s.Descriptor.String(), suffix) || !s.Descriptor.HasChange() || !s.NetworkKnown {
+			t.Fatalf("%s: %s", c.Name, s.Descriptor)
+		}
+		// The receive branch is the published descriptor's.
+		pub, err := wallet.ParseDescriptor(c.Text, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pub.HasChange() {
+			a, _ := s.Descriptor.Derive(false, 0)
+			b, _ := pub.Derive(false, 0)
+			if a.Address != b.Address {
+				t.Fatalf("%s: first address %s, published %s", c.Name, a.Address, b.Address)
+			}
+			continue
+		}
+		recv, _ := branchText(s.Descriptor, 0)
+		r, err := wallet.ParseDescriptor(recv, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := uint32(0); i < 3; i++ {
+			a, _ := r.Derive(false, i)
+			b, _ := pub.Derive(false, i)
+			if a.Address != b.Address {
+				t.Fatalf("%s: receive address %d is %s, published %s", c.Name, i, a.Address, b.Address)
+			}
+		}
+		if c.UR != "" {
+			s2, err := Read([]byte(c.UR), nil)
+			if err != nil || s2.Descriptor.String() != s.Descriptor.String() {
+				t.Fatalf("%s as text: %v", c.Name, err)
+			}
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("found %d of the 2 vectors", seen)
+	}
 }
