@@ -731,5 +731,12 @@ func FuzzDecodeDescriptorUR(f *testing.F) {
 				t.Fatalf("%s: invalid record %s: %v", typ, rec, err)
 			}
 		}
+		for _, st := range []wallet.ScriptType{wallet.P2SHP2WSH, wallet.P2SH} {
+			if rec, err := DecodeAccountUR(b, st, nil); err == nil {
+				if err := rec.Validate(); err != nil {
+					t.Fatalf("account %s: invalid record %s: %v", st, rec, err)
+				}
+			}
+		}
 	})
 }
