@@ -136,3 +136,22 @@ func TestImportV2(t *testing.T) {
 	}
 	f.finishAndConfirm(s, 20_000_000, 3_000_000)
 }
+
+// TestUnsortedMultisig spends from multi() wallets, keys in the order
+// given, of each script type: the signers sign, the coordinator
+// finalizes with the signatures in script order, and the node accepts.
+func TestUnsortedMultisig(t *testing.T) {
+	for _, st := range []wallet.ScriptType{wallet.P2WSH, wallet.P2SHP2WSH, wallet.P2SH} {
+		t.Run(st.String(), func(t *testing.T) {
+			nd, rpc := node(t)
+			f := newWalletFrom(t, nd, rpc, wallet.NewUnsortedMultisig, st, 2, 3, 10_000_000)
+			if f.desc.Sorted() {
+				t.Fatal("wallet is sortedmulti")
+			}
+			s, _ := f.spend(1_000_000)
+			f.importOK(s.ID, f.sign(s, 2))
+			f.importOK(s.ID, f.sign(s, 0))
+			f.finishAndConfirm(s, 10_000_000, 1_000_000)
+		})
+	}
+}
