@@ -24,6 +24,9 @@ func readBSMS(text string, net *wallet.Network) (*Setup, error) {
 	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
 		lines = append(lines, strings.TrimSpace(l))
 	}
+	if len(lines) == 5 {
+		return nil, &Error{Format: f, Err: fmt.Errorf("%w: a BSMS key record (round 1), not a wallet: give it to 'kinko wallet create --key'", ErrUnknownFormat)}
+	}
 	if len(lines) != 4 {
 		return nil, &Error{Format: f, Err: invalidf("%d lines, a descriptor record has 4 (version, descriptor, path restrictions, first address)", len(lines))}
 	}

@@ -291,6 +291,7 @@ func TestRefusals(t *testing.T) {
 			ErrInvalid, "descriptor pair: line 2: "},
 		{"bad checksum", treasury[:len(treasury)-1] + "q", nil, wallet.ErrDescriptorChecksum, ""},
 		{"ur other", "ur:bytes/hdcxdwinvezm", nil, nil, "UR"},
+		{"bsms key record", strings.Split(string(readFile(t, "bip129-keys.txt")), "---\n")[2], nil, ErrUnknownFormat, "kinko wallet create --key"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
