@@ -386,7 +386,7 @@ func TestBCRVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"BCR-2020-010 test vector 5: wsh(multi(1, xpub/1/0/*, [bd16bee5/0]xpub/0/0/*))": "/0/<0;1>/*",
+		"BCR-2020-010 test vector 5: wsh(multi(1, xpub/1/0/*, [bd16bee5/0]xpub/0/0/*))":      "/0/<0;1>/*",
 		"BCR-2023-010 test vector 4: wsh(sortedmulti(2,@0,@1,@2)) named \"Satoshi's Stash\"": "/<0;1>/*",
 	}
 	seen := 0
