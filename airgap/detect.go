@@ -76,7 +76,7 @@ func DecodeBytes(b []byte) (kind string, payload []byte, err error) {
 			return "", nil, &FormatError{Format: "hex", Msg: err.Error()}
 		}
 		return KindPSBT, out, nil
-	case bytes.HasPrefix(compact, []byte("cHNidP8")): // base64 of "psbt\xff"
+	case isBase64PSBT(compact):
 		enc := base64.StdEncoding
 		if len(compact)%4 != 0 {
 			enc = base64.RawStdEncoding
@@ -302,4 +302,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// isBase64PSBT reports whether b starts as base64 of "psbt\xff": "cHNidP"
+// and a seventh character holding the last four bits of 0xff and the top
+// two of the next byte, '8' for a version 0 PSBT (the unsigned
+// transaction's key, length 1, comes first) but '9' for a version 2 one
+// that starts with a global xpub (key length 79), '+' or '/' for others.
+func isBase64PSBT(b []byte) bool {
+	return len(b) >= 7 && bytes.HasPrefix(b, []byte("cHNidP")) && strings.IndexByte("89+/", b[6]) >= 0
 }

@@ -126,3 +126,22 @@ func TestCollector(t *testing.T) {
 		t.Errorf("long line: %v", err)
 	}
 }
+
+// TestDecodeBase64PSBTv2 reads a base64 version 2 PSBT whose first key is
+// a global xpub: its base64 starts "cHNidP9", not the "cHNidP8" of every
+// version 0 PSBT, and is a PSBT all the same, not text.
+func TestDecodeBase64PSBTv2(t *testing.T) {
+	// "psbt\xff", then a key of 79 bytes (a global xpub) and the rest.
+	raw := append([]byte("psbt\xff\x4f\x01"), bytes.Repeat([]byte{7}, 90)...)
+	enc := base64.StdEncoding.EncodeToString(raw)
+	if !strings.HasPrefix(enc, "cHNidP9") {
+		t.Fatalf("test PSBT encodes as %.8s", enc)
+	}
+	kind, payload, err := DecodeBytes([]byte(enc + "\n"))
+	if err != nil || kind != KindPSBT || !bytes.Equal(payload, raw) {
+		t.Fatalf("kind %q, err %v", kind, err)
+	}
+	if _, _, err := DecodeBytes([]byte("cHNidPA text that only starts alike")); !errors.Is(err, ErrUnknownFormat) {
+		t.Fatalf("text: %v", err)
+	}
+}

@@ -207,6 +207,34 @@ func TestURWalletAccountVectors(t *testing.T) {
 		t.Run(v.Name, func(t *testing.T) {
 			body := mustHex(t, v.CBORHex)
 			checkPaperUR(t, v.UR, URTypeCryptoAccount, body)
+			// sh-wsh takes the BIP-48 1h key of the same account, wsh the
+			// 2h one, sh the BIP-45 one (which only the revised vector has).
+			shwsh, err := DecodeAccountUR(body, wallet.P2SHP2WSH, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := shwsh.Origin.Path.String(); got != "m/48h/0h/0h/1h" || shwsh.Origin.Fingerprint.String() != v.Record[1:9] {
+				t.Fatalf("sh-wsh key %s", shwsh)
+			}
+			wsh, err := DecodeAccountUR(body, wallet.P2WSH, nil)
+			if err != nil || wsh.String() != v.Record {
+				t.Fatalf("wsh key %v %v", wsh, err)
+			}
+			if sh, err := DecodeAccountUR(body, wallet.P2SH, nil); err == nil && sh.Origin.Path.String() != "m/45h" ||
+				err != nil && !strings.Contains(err.Error(), "no P2SH multisig cosigner key") {
+				t.Fatalf("sh: %v %v", sh, err)
+			}
+			// Written back as an account of those two keys, each reads back.
+			typ, out, err := EncodeAccountUR([]AccountKey{{wallet.P2SHP2WSH, shwsh}, {wallet.P2WSH, wsh}})
+			if err != nil || typ != URTypeCryptoAccount {
+				t.Fatal(err)
+			}
+			for st, want := range map[wallet.ScriptType]*wallet.KeyRecord{wallet.P2SHP2WSH: shwsh, wallet.P2WSH: wsh} {
+				back, err := DecodeAccountUR(out, st, nil)
+				if err != nil || back.String() != want.String() {
+					t.Fatalf("%s: %v %v", st, back, err)
+				}
+			}
 			for _, net := range []*wallet.Network{nil, wallet.Mainnet} {
 				rec, err := DecodeKeyRecordUR(URTypeCryptoAccount, body, net)
 				if err != nil {
@@ -229,12 +257,12 @@ func TestURWalletAccountVectors(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !e.isP2WSHCosigner() {
+				if !isCosigner(e, wallet.P2WSH) {
 					kept = append(kept, o)
 				}
 			}
 			m[uint64(2)] = kept
-			_, err := DecodeKeyRecordUR(URTypeCryptoAccount, encodeAny(t, m), nil)
+			_, err = DecodeKeyRecordUR(URTypeCryptoAccount, encodeAny(t, m), nil)
 			for _, want := range []string{"no P2WSH multisig cosigner key", "pkh(KEY) at m/44h/0h/0h", "sh(wsh(", "at m/48h/0h/0h/1h", "tr(KEY) at m/86h/0h/0h"} {
 				if err == nil || !strings.Contains(err.Error(), want) {
 					t.Fatalf("error %v lacks %q", err, want)
@@ -701,6 +729,13 @@ func FuzzDecodeDescriptorUR(f *testing.F) {
 			}
 			if err := rec.Validate(); err != nil {
 				t.Fatalf("%s: invalid record %s: %v", typ, rec, err)
+			}
+		}
+		for _, st := range []wallet.ScriptType{wallet.P2SHP2WSH, wallet.P2SH} {
+			if rec, err := DecodeAccountUR(b, st, nil); err == nil {
+				if err := rec.Validate(); err != nil {
+					t.Fatalf("account %s: invalid record %s: %v", st, rec, err)
+				}
 			}
 		}
 	})

@@ -120,6 +120,13 @@ func newWallet(t *testing.T, st wallet.ScriptType, m, n int, coins ...int64) *fi
 // newWalletOn is newWallet on the given node.
 func newWalletOn(t *testing.T, nd *regtest.Node, rpc *chain.Client, st wallet.ScriptType, m, n int, coins ...int64) *fixture {
 	t.Helper()
+	return newWalletFrom(t, nd, rpc, wallet.NewMultisig, st, m, n, coins...)
+}
+
+// newWalletFrom is newWalletOn with the descriptor made by build
+// (wallet.NewMultisig, or wallet.NewUnsortedMultisig).
+func newWalletFrom(t *testing.T, nd *regtest.Node, rpc *chain.Client, build func(*wallet.Network, wallet.ScriptType, int, []*wallet.KeyRecord) (*wallet.Descriptor, error), st wallet.ScriptType, m, n int, coins ...int64) *fixture {
+	t.Helper()
 	net := wallet.Regtest
 	f := &fixture{t: t, node: nd, rpc: rpc, dir: t.TempDir(), name: "vault"}
 	f.parties = newParties(t, n, net, st)
@@ -128,7 +135,7 @@ func newWalletOn(t *testing.T, nd *regtest.Node, rpc *chain.Client, st wallet.Sc
 		recs = append(recs, p.rec)
 	}
 	var err error
-	if f.desc, err = wallet.NewMultisig(net, st, m, recs); err != nil {
+	if f.desc, err = build(net, st, m, recs); err != nil {
 		t.Fatal(err)
 	}
 	if f.coord, err = coordinator.Open(f.dir); err != nil {

@@ -151,19 +151,22 @@ type ImportResult struct {
 	Duplicate bool
 }
 
-// Import adds a partial PSBT to the session. It must be for the session's
-// transaction (ErrDifferentTx otherwise), and every signature it carries
+// Import adds a partial PSBT to the session, or the signatures of a
+// finalized PSBT or of the signed transaction (raw bytes). It must be for
+// the session's transaction (ErrDifferentTx otherwise), and every
+// signature it carries
 // must be a valid signature, by one of the wallet's keys for that input,
 // of that input (ErrBadSignature otherwise, and nothing is added). The
 // same PSBT twice is harmless. The import is committed durably before
 // Import returns.
 func (c *Coordinator) Import(ctx context.Context, id string, raw []byte) (*ImportResult, error) {
-	part, err := psbt.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadPSBT, err)
+	if bytes.HasPrefix(raw, []byte("psbt\xff")) {
+		if _, err := psbt.Parse(raw); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadPSBT, err)
+		}
 	}
 	res := &ImportResult{}
-	err = c.tx(ctx, func(t *sql.Tx) error {
+	err := c.tx(ctx, func(t *sql.Tx) error {
 		s, err := loadSession(ctx, t, id)
 		if err != nil {
 			return err
@@ -172,6 +175,10 @@ func (c *Coordinator) Import(ctx context.Context, id string, raw []byte) (*Impor
 			return fmt.Errorf("session %s is %s: %w", id, s.State, ErrSessionState)
 		}
 		p, err := psbt.Parse(s.PSBT)
+		if err != nil {
+			return err
+		}
+		part, err := readPart(raw, p)
 		if err != nil {
 			return err
 		}

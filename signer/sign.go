@@ -617,6 +617,7 @@ func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
 	if err != nil {
 		return nil, err
 	}
+	out.Version = p.Version // answer in the version received
 	cache := psbt.NewSigHashCache(p.UnsignedTx)
 	for _, ip := range pl.inputs {
 		k := ip.key

@@ -231,6 +231,17 @@ func parseThreshold(s string) (int, error) {
 // addresses. Every record must pass Validate and be of net's family (net
 // nil: the first key's network).
 func NewMultisig(net *Network, st ScriptType, threshold int, keys []*KeyRecord) (*Descriptor, error) {
+	return newMultisig(net, st, true, threshold, keys)
+}
+
+// NewUnsortedMultisig is NewMultisig with multi() instead of sortedmulti():
+// the keys go into the script in the order given, which every signer must
+// then register in that same order.
+func NewUnsortedMultisig(net *Network, st ScriptType, threshold int, keys []*KeyRecord) (*Descriptor, error) {
+	return newMultisig(net, st, false, threshold, keys)
+}
+
+func newMultisig(net *Network, st ScriptType, sorted bool, threshold int, keys []*KeyRecord) (*Descriptor, error) {
 	if st.singleKey() {
 		return nil, fmt.Errorf("descriptor: %w %s for a multisig: it is a single-key type", ErrUnknownScriptType, st)
 	}
@@ -243,7 +254,7 @@ func NewMultisig(net *Network, st ScriptType, threshold int, keys []*KeyRecord) 
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("descriptor: %w: no keys", ErrInvalidDescriptor)
 	}
-	d := &Descriptor{st: st, sorted: true, threshold: threshold, keys: make([]keyExpr, len(keys))}
+	d := &Descriptor{st: st, sorted: sorted, threshold: threshold, keys: make([]keyExpr, len(keys))}
 	for i, r := range keys {
 		if r == nil {
 			return nil, fmt.Errorf("descriptor: key %d: no key record", i+1)

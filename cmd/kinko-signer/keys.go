@@ -6,10 +6,12 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/signer"
 	"github.com/kinko-project/kinko/wallet"
 	"github.com/kinko-project/kinko/wallet/bip39"
+	"github.com/kinko-project/kinko/wallet/setup"
 )
 
 // init makes a new keystore: from fresh entropy, or from existing words
@@ -147,6 +149,8 @@ func (e *env) xpub(args []string) error {
 	netName := fs.String("network", "", "mainnet, testnet, signet or regtest")
 	script := fs.String("script", "wsh", "wsh (BIP-48 2h), sh-wsh (BIP-48 1h), sh (BIP-45), or for a single-key wallet wpkh (BIP-84) or sh-wpkh (BIP-49)")
 	account := fs.Uint("account", 0, "account number")
+	format := fs.String("format", "record", "record ([fingerprint/path]xpub), coldcard-json (Coldcard's multisig xpub export), ur-account (ur:crypto-account) or bsms (a signed BIP-129 key record)")
+	description := fs.String("description", "", "bsms: the key's description, at most 80 characters")
 	var q cli.QROut
 	q.Register(fs)
 	if _, err := cli.Parse(fs, args); err != nil {
@@ -166,6 +170,11 @@ func (e *env) xpub(args []string) error {
 	if *account >= uint(wallet.Hardened) {
 		return cli.Usagef("--account %d is too large", *account)
 	}
+	switch *format {
+	case "record", "coldcard-json", "ur-account", "bsms":
+	default:
+		return cli.Usagef("--format %q: want record, coldcard-json, ur-account or bsms", *format)
+	}
 	ks, err := e.open()
 	if err != nil {
 		return err
@@ -179,13 +188,62 @@ func (e *env) xpub(args []string) error {
 	if err != nil {
 		return err
 	}
-	if q.Enabled() {
-		m, err := cli.KeyRecordMessage(rec)
+	var out []byte
+	switch *format {
+	case "record":
+		if q.Enabled() {
+			m, err := cli.KeyRecordMessage(rec)
+			if err != nil {
+				return err
+			}
+			return q.Send(m, e.stdout, e.stderr)
+		}
+		out = []byte(rec.String() + "\n")
+	case "coldcard-json", "ur-account":
+		var keys []airgap.AccountKey
+		for _, t := range []wallet.ScriptType{wallet.P2SH, wallet.P2SHP2WSH, wallet.P2WSH} {
+			r, err := wallet.NewKeyRecord(master, wallet.AccountPath(net, t, uint32(*account)))
+			if err != nil {
+				return err
+			}
+			keys = append(keys, airgap.AccountKey{Script: t, Record: r})
+		}
+		if *format == "coldcard-json" {
+			if out, err = setup.ColdcardKeyJSON(keys, uint32(*account)); err != nil {
+				return err
+			}
+			break
+		}
+		typ, body, err := airgap.EncodeAccountUR(keys)
 		if err != nil {
 			return err
 		}
-		return q.Send(m, e.stdout, e.stderr)
+		if q.Enabled() {
+			return q.Send(cli.Message{URType: typ, URBody: body}, e.stdout, e.stderr)
+		}
+		enc, err := airgap.NewUREncoder(typ, body, len(body)+1, 0)
+		if err != nil {
+			return err
+		}
+		out = []byte(enc.Parts(1)[0] + "\n")
+	case "bsms":
+		acct, err := master.Derive(rec.Origin.Path)
+		if err != nil {
+			return err
+		}
+		defer acct.Zero()
+		priv, err := acct.PrivateKey()
+		if err != nil {
+			return err
+		}
+		defer priv.Zero()
+		if out, err = setup.BSMSKeyRecord(rec, priv, *description); err != nil {
+			return cli.WithHint(cli.ExitUsage, err, "")
+		}
 	}
-	fmt.Fprintln(e.stdout, rec.String())
-	return nil
+	if q.Enabled() {
+		return q.Send(cli.TextMessage(out), e.stdout, e.stderr)
+	}
+	_, err = e.stdout.Write(out)
+	return err
 }

@@ -3,27 +3,54 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/signer"
 	"github.com/kinko-project/kinko/wallet"
+	"github.com/kinko-project/kinko/wallet/setup"
 )
 
-// readDescriptor takes a descriptor given as text, or in a file or QR
-// codes holding it (text, ur:crypto-output or ur:output-descriptor).
-func (e *env) readDescriptor(arg string, net *wallet.Network) (*wallet.Descriptor, error) {
-	var d *wallet.Descriptor
-	var err error
-	if strings.Contains(arg, "(") {
-		d, err = wallet.ParseDescriptor(arg, net)
-	} else {
-		d, err = cli.ReadDescriptor(arg, net, e.stdin, e.stderr)
+// readWallet takes a wallet given as a descriptor, or a file or QR codes
+// holding one in any form package setup reads (descriptor pair, Coldcard,
+// Caravan, Specter, BSMS, crypto-output). The network is never guessed:
+// for tpub keys whose file does not say, the operator is asked which of
+// testnet, signet and regtest is meant, unless --network says.
+func (e *env) readWallet(arg string, net *wallet.Network, yes bool) (*setup.Setup, error) {
+	su, err := cli.ReadSetup(arg, net, e.stdin, e.stderr)
+	if err == nil && !su.NetworkKnown {
+		if net, err = e.askNetwork(yes); err == nil {
+			su, err = cli.ReadSetup(arg, net, e.stdin, e.stderr)
+		}
 	}
 	if err != nil {
-		return nil, cli.WithHint(cli.ExitRefused, fmt.Errorf("wallet descriptor: %w", err), "")
+		var ce *cli.Error
+		if errors.As(err, &ce) {
+			return nil, err
+		}
+		return nil, cli.WithHint(cli.ExitRefused, fmt.Errorf("wallet: %w", err), "")
 	}
-	return d, nil
+	return su, nil
+}
+
+// askNetwork asks which test network a wallet of tpub keys is for.
+func (e *env) askNetwork(yes bool) (*wallet.Network, error) {
+	const hint = "give --network testnet, signet or regtest: tpub keys are the same on all three, their addresses are not"
+	if yes {
+		return nil, cli.WithHint(cli.ExitUsage, errors.New("the wallet's keys do not tell its network"), hint)
+	}
+	t, err := e.terminal()
+	if err != nil {
+		return nil, cli.WithHint(cli.ExitUsage, errors.New("the wallet's keys do not tell its network, and there is no terminal to ask on"), hint)
+	}
+	answer, err := t.Line("Which network is this wallet for (testnet, signet or regtest)? ")
+	if err != nil {
+		return nil, cli.WithHint(cli.ExitDeclined, fmt.Errorf("no network given: %w", err), hint)
+	}
+	net, err := wallet.ParseNetwork(answer)
+	if err != nil || net == wallet.Mainnet {
+		return nil, cli.WithHint(cli.ExitUsage, fmt.Errorf("network %q: want testnet, signet or regtest", answer), hint)
+	}
+	return net, nil
 }
 
 func (e *env) register(args []string) error {
@@ -42,7 +69,7 @@ func (e *env) register(args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return cli.Usagef("register: want one WALLET (a descriptor, or a file holding one)")
+		return cli.Usagef("register: want one WALLET (a descriptor, or a file holding a wallet: descriptor pair, Coldcard, Caravan, Specter, BSMS or UR)")
 	}
 	var net *wallet.Network
 	if *netName != "" {
@@ -50,10 +77,11 @@ func (e *env) register(args []string) error {
 			return cli.WithHint(cli.ExitUsage, err, "")
 		}
 	}
-	d, err := e.readDescriptor(pos[0], net)
+	su, err := e.readWallet(pos[0], net, *yes)
 	if err != nil {
 		return err
 	}
+	d := su.Descriptor
 	hasPolicy := *maxPerTx != "" || *daily != "" || len(allow) > 0 || len(allowWallets) > 0
 	if *dest && hasPolicy {
 		return cli.Usagef("register --destination: a destination is never signed for and takes no policy flags")
@@ -85,7 +113,7 @@ func (e *env) register(args []string) error {
 	}
 	n := *name
 	if n == "" {
-		n = d.Checksum()
+		n = fileName(su.Name, d.Checksum())
 	}
 	kind, prompt := "wallet", "Register this wallet?"
 	var reg *signer.Registration
@@ -176,4 +204,18 @@ func (e *env) address(args []string) error {
 	}
 	fmt.Fprintln(e.stdout, der.Address)
 	return nil
+}
+
+// fileName is the wallet's name from its file if it is plain printable
+// text of at most 40 characters, else def.
+func fileName(s, def string) string {
+	if s == "" || len(s) > 40 {
+		return def
+	}
+	for _, r := range s {
+		if r < 0x20 || r >= 0x7f {
+			return def
+		}
+	}
+	return s
 }

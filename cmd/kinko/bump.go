@@ -96,5 +96,5 @@ func (e *env) bump(sub string, args []string) error {
 		return feeCapError(err)
 	}
 	fmt.Fprintf(e.stderr, "%s\n", s.Selection)
-	return e.writeSession(c, s, *out, *b64, &q)
+	return e.writeSession(c, s, *out, *b64, &q, 0)
 }

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 
+	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/internal/psbt"
@@ -65,8 +69,9 @@ func (e *env) session(args []string) error {
 		if len(pos) < 2 {
 			return cli.Usagef("session import: want ID and at least one FILE")
 		}
+		added := 0
 		for _, f := range pos[1:] {
-			bin, err := cli.ReadPSBT(f, e.stdin, e.stderr)
+			bin, err := readSignedPart(f, e.stdin, e.stderr)
 			if err != nil {
 				return cli.WithHint(cli.ExitRefused, err, "nothing from this file was added")
 			}
@@ -74,7 +79,7 @@ func (e *env) session(args []string) error {
 			if errors.Is(err, coordinator.ErrBadPSBT) {
 				return cli.WithHint(cli.ExitRefused, fmt.Errorf("%s: %w", f, err), "nothing from this file was added; was it copied whole?")
 			}
-			if errors.Is(err, coordinator.ErrDifferentTx) || errors.Is(err, coordinator.ErrBadSignature) {
+			if errors.Is(err, coordinator.ErrDifferentTx) || errors.Is(err, coordinator.ErrBadSignature) || errors.Is(err, coordinator.ErrNotASignedPart) {
 				return cli.WithHint(cli.ExitRefused, fmt.Errorf("%s: %w", f, err), "nothing from this file was added")
 			}
 			if err != nil {
@@ -85,6 +90,11 @@ func (e *env) session(args []string) error {
 				note = " (imported before)"
 			}
 			fmt.Fprintf(e.stderr, "%s: %d new signatures%s\n", f, res.Added, note)
+			added += res.Added
+		}
+		if added == 0 {
+			return cli.WithHint(cli.ExitRefused, errors.New("session import: the files add no signature to the session"),
+				"was it imported before, or signed by a key that already signed?")
 		}
 		s, err := c.Session(ctx, id)
 		if err != nil {
@@ -236,4 +246,23 @@ func (e *env) sessionExport(args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "session %s (%s): PSBT with %d partial PSBTs imported written\n", s.ID, s.State, s.Parts)
 	return nil
+}
+
+// readSignedPart reads what a cosigner handed back: a PSBT in any form
+// cli.ReadPayload knows, or a signed transaction (hex, as Bitcoin Core
+// and 'kinko session finalize' print it, or BBQr type T), whose signatures Import takes apart.
+func readSignedPart(path string, stdin io.Reader, progress io.Writer) ([]byte, error) {
+	kind, payload, err := cli.ReadPayload(path, stdin, progress)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case airgap.KindPSBT, airgap.KindTransaction:
+		return payload, nil
+	case airgap.KindText:
+		if b, err := hex.DecodeString(strings.TrimSpace(string(payload))); err == nil {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("%s holds %s, neither a PSBT nor a signed transaction", path, kind)
 }

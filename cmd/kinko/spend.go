@@ -34,6 +34,7 @@ func (e *env) spend(args []string) error {
 	out := fs.String("o", "", "where to write the PSBT (- for stdout)")
 	b64 := fs.Bool("base64", false, "write the PSBT as base64 instead of binary")
 	yes := fs.Bool("yes", false, "accept the node's fee estimate without asking")
+	version := fs.Uint("psbt-version", 0, "write the PSBT as version 0 (BIP-174) or 2 (BIP-370)")
 	var q cli.QROut
 	q.Register(fs)
 	pos, err := cli.Parse(fs, args)
@@ -48,6 +49,9 @@ func (e *env) spend(args []string) error {
 	}
 	if len(tos) > 0 && *payFile != "" {
 		return cli.Usagef("spend: give --to or --pay-file, not both")
+	}
+	if *version != 0 && *version != 2 {
+		return cli.Usagef("--psbt-version %d: want 0 or 2", *version)
 	}
 	if *out == "" && !q.Enabled() {
 		return cli.Usagef("spend: give -o FILE.psbt (or -o - for stdout), or --qr")
@@ -123,12 +127,12 @@ func (e *env) spend(args []string) error {
 		return feeCapError(err)
 	}
 	if len(ss) == 1 {
-		return e.writeSession(c, ss[0], *out, *b64, &q)
+		return e.writeSession(c, ss[0], *out, *b64, &q, uint32(*version))
 	}
 	ext := filepath.Ext(*out)
 	for k, s := range ss {
 		name := fmt.Sprintf("%s-%d%s", strings.TrimSuffix(*out, ext), k+1, ext)
-		if err := e.writeSession(c, s, name, *b64, &q); err != nil {
+		if err := e.writeSession(c, s, name, *b64, &q, uint32(*version)); err != nil {
 			for _, rest := range ss[k+1:] {
 				c.Cancel(ctx, rest.ID)
 			}
@@ -214,12 +218,21 @@ func (e *env) feeRateFor(node *chain.Client, given float64, target int, yes bool
 // writeSession reports a new session and writes its PSBT to out and/or
 // as QR codes. A PSBT that cannot be written cancels the session, so its
 // coins are not left reserved by a session nobody can sign.
-func (e *env) writeSession(c *coordinator.Coordinator, s *coordinator.Session, out string, b64 bool, q *cli.QROut) error {
+func (e *env) writeSession(c *coordinator.Coordinator, s *coordinator.Session, out string, b64 bool, q *cli.QROut, version uint32) error {
 	ctx := context.Background()
+	blob := s.PSBT
+	if version != 0 {
+		b, err := psbt.Convert(blob, version)
+		if err != nil {
+			c.Cancel(ctx, s.ID)
+			return err
+		}
+		blob = b
+	}
 	fmt.Fprintf(e.stderr, "session %s: unsigned txid %s, fee %s (%.1f sat/vB over at most %d vB)\n",
 		s.ID, s.TxID, wallet.FormatAmount(s.Fee), float64(s.Fee)/float64(s.VSize), s.VSize)
 	if out != "" {
-		data := s.PSBT
+		data := blob
 		if b64 {
 			data = cli.Base64Line(data)
 		}
@@ -227,15 +240,15 @@ func (e *env) writeSession(c *coordinator.Coordinator, s *coordinator.Session, o
 			c.Cancel(ctx, s.ID)
 			return err
 		}
-		if err := recordPSBTWritten(c, s.ID, out, psbtEncoding(b64), s.PSBT); err != nil {
+		if err := recordPSBTWritten(c, s.ID, out, psbtEncoding(b64), blob); err != nil {
 			return err
 		}
 	}
 	if q.Enabled() {
-		if err := q.Send(cli.PSBTMessage(s.PSBT), e.stdout, e.stderr); err != nil {
+		if err := q.Send(cli.PSBTMessage(blob), e.stdout, e.stderr); err != nil {
 			return err
 		}
-		if err := recordPSBTWritten(c, s.ID, "qr", q.Mode+" "+q.Format, s.PSBT); err != nil {
+		if err := recordPSBTWritten(c, s.ID, "qr", q.Mode+" "+q.Format, blob); err != nil {
 			return err
 		}
 	}

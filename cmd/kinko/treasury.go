@@ -238,7 +238,7 @@ func (e *env) treasuryRebalance(args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "the hot wallet is %s (%s); %s of %s from %q to %q, receive address %d: %s\n",
 		st.State, wallet.FormatAmount(st.Hot), p.Direction, wallet.FormatAmount(p.Amount), p.From, p.To, p.Index, p.Address)
-	return e.writeSession(c, p.Session, *out, *b64, &q)
+	return e.writeSession(c, p.Session, *out, *b64, &q, 0)
 }
 
 func (e *env) sweep(args []string) error {

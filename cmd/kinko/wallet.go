@@ -4,22 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/wallet"
+	"github.com/kinko-project/kinko/wallet/setup"
 )
 
 func (e *env) wallet(args []string) error {
 	if len(args) == 0 {
-		return cli.Usagef("wallet: want create, import, descriptor, address or list")
+		return cli.Usagef("wallet: want create, import, export, descriptor, address or list")
 	}
 	switch args[0] {
 	case "create":
 		return e.walletCreate(args[1:])
 	case "import":
 		return e.walletImport(args[1:])
+	case "export":
+		return e.walletExport(args[1:])
 	case "descriptor":
 		return e.walletDescriptor(args[1:])
 	case "address":
@@ -34,9 +39,10 @@ func (e *env) walletCreate(args []string) error {
 	fs := e.flags("wallet create")
 	threshold := fs.Int("threshold", 0, "signatures needed (M)")
 	var keys cli.Strings
-	fs.Var(&keys, "key", "a signer's key record [fingerprint/path]xpub, or a file or QR holding one (repeat for each signer)")
+	fs.Var(&keys, "key", "a signer's key record [fingerprint/path]xpub, or a file or QR holding its export: key record, Coldcard JSON, BSMS key record, ur:crypto-hdkey or ur:crypto-account (repeat for each signer)")
 	netName := fs.String("network", "mainnet", "mainnet, testnet, signet or regtest")
 	script := fs.String("script", "wsh", "wsh, sh-wsh or sh")
+	sorted := fs.Bool("sorted", true, "sortedmulti, keys in BIP-67 order; --sorted=false: multi, keys in the order given")
 	var birthday int64
 	bday := cli.Int64Var(fs, &birthday, "birthday", 0, 0, coordinator.MaxHeight, "first block height to scan (default: the node's tip, or 0 without a node)")
 	pos, err := cli.Parse(fs, args)
@@ -63,19 +69,17 @@ func (e *env) walletCreate(args []string) error {
 	}
 	var records []*wallet.KeyRecord
 	for k, s := range keys {
-		var r *wallet.KeyRecord
-		var err error
-		if strings.HasPrefix(s, "[") {
-			r, err = wallet.ParseKeyRecord(s, net)
-		} else {
-			r, err = cli.ReadKeyRecord(s, net, e.stdin, e.stderr)
-		}
+		r, err := cli.ReadCosignerKey(s, st, net, e.stdin, e.stderr)
 		if err != nil {
 			return cli.WithHint(cli.ExitRefused, fmt.Errorf("key %d: %w", k+1, err), "print a key record with 'kinko-signer xpub' on each signer")
 		}
 		records = append(records, r)
 	}
-	d, err := wallet.NewMultisig(net, st, *threshold, records)
+	newMultisig := wallet.NewMultisig
+	if !*sorted {
+		newMultisig = wallet.NewUnsortedMultisig
+	}
+	d, err := newMultisig(net, st, *threshold, records)
 	if err != nil {
 		return cli.WithHint(cli.ExitRefused, err, "")
 	}
@@ -94,7 +98,7 @@ func (e *env) walletImport(args []string) error {
 		return err
 	}
 	if len(pos) != 2 {
-		return cli.Usagef("wallet import: want NAME and DESCRIPTOR (the text, or a file holding it)")
+		return cli.Usagef("wallet import: want NAME and WALLET (a descriptor, or a file holding a wallet: descriptor pair, Coldcard, Caravan, Specter, BSMS or UR)")
 	}
 	var net *wallet.Network
 	if *netName != "" {
@@ -102,17 +106,25 @@ func (e *env) walletImport(args []string) error {
 			return cli.WithHint(cli.ExitUsage, err, "")
 		}
 	}
-	d, err := cli.DescriptorArg(pos[1], net, e.stdin, e.stderr)
+	su, err := cli.ReadSetup(pos[1], net, e.stdin, e.stderr)
 	if err != nil {
 		hint := ""
-		if !strings.Contains(pos[1], "(") {
-			hint = fmt.Sprintf("%q is not a descriptor, nor a file holding one", pos[1])
+		switch {
+		case errors.Is(err, setup.ErrNoChange):
+			hint = "end each key with /<0;1>/*, or give the receive (/0/*) and change (/1/*) descriptors one a line"
+		case !strings.ContainsAny(pos[1], "(\n") && errors.Is(err, wallet.ErrInvalidDescriptor) && !isFile(pos[1]):
+			hint = fmt.Sprintf("%q is not a descriptor, nor a file holding a wallet", pos[1])
 		}
 		return cli.WithHint(cli.ExitRefused, fmt.Errorf("wallet import: %w", err), hint)
 	}
-	if !d.IsRange() || !d.HasChange() {
-		return cli.WithHint(cli.ExitRefused, errors.New("wallet import: the descriptor needs receive and change branches"),
-			"end each key with /<0;1>/*")
+	d := su.Descriptor
+	if su.Format != setup.Descriptor {
+		fmt.Fprintf(e.stderr, "read a %s wallet file\n", su.Format)
+	}
+	if !bday.IsSet() && su.Birthday >= 0 {
+		if err := bday.Set(strconv.FormatInt(su.Birthday, 10)); err != nil {
+			return cli.WithHint(cli.ExitRefused, fmt.Errorf("wallet import: the file's birthday: %w", err), "")
+		}
 	}
 	return e.addWallet(pos[0], d, bday, true)
 }
@@ -303,4 +315,9 @@ func (e *env) balance(args []string) error {
 			wallet.FormatAmount(b.RolledBack))
 	}
 	return nil
+}
+
+func isFile(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

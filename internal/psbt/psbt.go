@@ -43,7 +43,7 @@ var (
 	// ErrUTXOMismatch means a non-witness UTXO is not the transaction the input spends,
 	// or disagrees with the witness UTXO.
 	ErrUTXOMismatch = errors.New("utxo does not match the input's previous output")
-	// ErrUnsupportedVersion means the PSBT version is not 0.
+	// ErrUnsupportedVersion means the PSBT version is neither 0 nor 2.
 	ErrUnsupportedVersion = errors.New("unsupported psbt version")
 	// ErrExcludedField means a field that PSBT version 0 must not contain (a PSBTv2 field).
 	ErrExcludedField = errors.New("field not allowed in psbt version 0")
@@ -216,14 +216,17 @@ type Packet struct {
 	// witnesses are empty.
 	UnsignedTx *Tx
 	XPubs      []XPub
-	// Version is the PSBT version. Only 0 is supported: Parse rejects
-	// others and Serialize refuses a non-zero Version. An explicit
+	// Version is the PSBT version, 0 (BIP-174) or 2 (BIP-370): Parse
+	// reads both, and Serialize writes the one Version names, so that
+	// setting it converts (see v2.go for what each keeps). An explicit
 	// PSBT_GLOBAL_VERSION record of 0 is kept in Unknowns.
 	Version  uint32
 	Unknowns []Unknown
 	// Inputs and Outputs have one entry per input and output of UnsignedTx.
 	Inputs  []Input
 	Outputs []Output
+
+	v2 *v2Fields // what a version 2 PSBT holds beyond version 0's fields
 }
 
 // kv is a raw key-value pair.
@@ -323,6 +326,9 @@ func Parse(b []byte) (*Packet, error) {
 	gpairs, err := readMap(r, "global")
 	if err != nil {
 		return nil, err
+	}
+	if globalVersionOf(gpairs) == 2 {
+		return parseV2(r, gpairs)
 	}
 	p := &Packet{}
 	if err := p.decodeGlobal(gpairs); err != nil {
@@ -821,7 +827,7 @@ func (p *Packet) globalPairs() ([]kv, error) {
 	if err := p.UnsignedTx.check(); err != nil {
 		return nil, fieldErr("global", globalUnsignedTx, err)
 	}
-	if p.Version != 0 {
+	if p.Version != 0 && p.Version != 2 {
 		return nil, fieldErr("global", globalVersion, fmt.Errorf("%w %d", ErrUnsupportedVersion, p.Version))
 	}
 	pairs := []kv{{[]byte{globalUnsignedTx}, p.UnsignedTx.BytesNoWitness()}}
@@ -1039,6 +1045,11 @@ func (p *Packet) Serialize() ([]byte, error) {
 	if _, err := p.validate(global, inputs, outputs); err != nil {
 		return nil, err
 	}
+	if p.Version == 2 {
+		if global, inputs, outputs, err = p.toV2(global, inputs, outputs); err != nil {
+			return nil, err
+		}
+	}
 	b := appendMaps(nil, global, inputs, outputs)
 	if len(b) > MaxSize {
 		return nil, fmt.Errorf("psbt: %w: %d bytes", ErrTooLarge, len(b))
@@ -1094,6 +1105,7 @@ func (p *Packet) Copy() *Packet {
 		UnsignedTx: p.UnsignedTx.Copy(),
 		Version:    p.Version,
 		Unknowns:   copyUnknowns(p.Unknowns),
+		v2:         p.v2.copy(),
 	}
 	if p.XPubs != nil {
 		c.XPubs = make([]XPub, len(p.XPubs))

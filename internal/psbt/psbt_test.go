@@ -118,7 +118,7 @@ func TestSerializeErrors(t *testing.T) {
 	}{
 		{"ok", func(p *Packet) {}, nil},
 		{"nil tx", func(p *Packet) { p.UnsignedTx = nil }, ErrMissingUnsignedTx},
-		{"version", func(p *Packet) { p.Version = 2 }, ErrUnsupportedVersion},
+		{"version", func(p *Packet) { p.Version = 1 }, ErrUnsupportedVersion},
 		{"scriptSig", func(p *Packet) { p.UnsignedTx.Inputs[0].ScriptSig = []byte{0x51} }, ErrUnsignedTxNotEmpty},
 		{"map count", func(p *Packet) { p.Inputs = nil }, ErrMapCount},
 		{"duplicate sig", func(p *Packet) {
