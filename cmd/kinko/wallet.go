@@ -118,6 +118,13 @@ func (e *env) walletImport(args []string) error {
 		return cli.WithHint(cli.ExitRefused, fmt.Errorf("wallet import: %w", err), hint)
 	}
 	d := su.Descriptor
+	// tpub keys serve testnet, signet and regtest alike: the network is
+	// never guessed, or the coordinator would watch other addresses than
+	// the signers derive.
+	if net == nil && !su.NetworkKnown && d.Network() != wallet.Mainnet {
+		return cli.WithHint(cli.ExitUsage, errors.New("wallet import: the keys are testnet-family (tpub) and the wallet does not say which network"),
+			"give --network testnet, signet or regtest")
+	}
 	if su.Format != setup.Descriptor {
 		fmt.Fprintf(e.stderr, "read a %s wallet file\n", su.Format)
 	}
@@ -146,6 +153,9 @@ func (e *env) addWallet(name string, d *wallet.Descriptor, bday *cli.Int64, impo
 		add, verb = c.ImportWallet, "imported"
 	}
 	if err := add(context.Background(), name, d, h); err != nil {
+		if errors.Is(err, coordinator.ErrScriptsWatched) {
+			return cli.WithHint(cli.ExitRefused, err, "the wallet is already watched under that name; 'kinko wallet list' shows the wallets")
+		}
 		return err
 	}
 	first, err := d.Derive(false, 0)
