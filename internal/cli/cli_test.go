@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,38 +141,5 @@ func TestWriteOutputWhole(t *testing.T) {
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
-	}
-}
-
-func TestDescriptorArg(t *testing.T) {
-	const desc = "wpkh([73c5da0a/84h/1h/0h]tpubDC8msFGeGuwnKG9Upg7DM2b4DaRqg3CUZa5g8v2SRQ6K4NSkxUgd7HsL2XVWbVm39yBA4LAxysQAm397zwQSQoQgewGiYZqrA9DsP4zbQ1M/<0;1>/*)"
-	dir := t.TempDir()
-	file := filepath.Join(dir, "hot.desc")
-	if err := os.WriteFile(file, []byte("\n  "+desc+"\r\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	garbage := filepath.Join(dir, "garbage")
-	if err := os.WriteFile(garbage, []byte("not a descriptor"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		name, arg, stdin string
-		ok               bool
-	}{
-		{"text", desc, "", true},
-		{"text with spaces", " " + desc + "\n", "", true},
-		{"file", file, "", true},
-		{"stdin", "-", desc + "\n", true},
-		{"file of garbage", garbage, "", false},
-		{"no such file", filepath.Join(dir, "nope"), "", false},
-		{"broken text", desc[:20], "", false},
-	} {
-		d, err := DescriptorArg(c.arg, nil, strings.NewReader(c.stdin), io.Discard)
-		if c.ok != (err == nil) {
-			t.Errorf("%s: %v", c.name, err)
-		}
-		if c.ok && d.ScriptType().String() != "wpkh" {
-			t.Errorf("%s: %s", c.name, d)
-		}
 	}
 }

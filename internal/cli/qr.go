@@ -17,6 +17,7 @@ import (
 
 	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/wallet"
+	"github.com/kinko-project/kinko/wallet/setup"
 )
 
 // QROut holds the flags with which a command sends its result as QR codes
@@ -87,7 +88,9 @@ func KeyRecordMessage(rec *wallet.KeyRecord) (Message, error) {
 // DescriptorMessage is a wallet: ur:crypto-output, or its descriptor text
 // as BBQr type U.
 func DescriptorMessage(d *wallet.Descriptor) (Message, error) {
-	typ, body, err := airgap.EncodeDescriptorUR(d)
+	// The /0/* form: the one common crypto-output readers take (the
+	// receive branch; /1/* is change by convention).
+	typ, body, err := setup.EncodeUR(d, setup.URReceive)
 	if err != nil {
 		return Message{}, err
 	}
@@ -379,32 +382,15 @@ func ReadDescriptor(path string, net *wallet.Network, stdin io.Reader, progress 
 		return nil, err
 	}
 	if typ, ok := strings.CutPrefix(kind, "ur:"); ok && typ != airgap.URTypeBytes {
-		return airgap.DecodeDescriptorUR(typ, payload, net)
+		su, err := setup.FromUR(typ, payload, net)
+		if err != nil {
+			return nil, err
+		}
+		return su.Descriptor, nil
 	}
 	text, ok := TextPayload(kind, payload)
 	if !ok {
 		return nil, fmt.Errorf("%s holds %s, not a wallet descriptor", path, kind)
 	}
 	return wallet.ParseDescriptor(strings.TrimSpace(string(text)), net)
-}
-
-// DescriptorArg takes a descriptor given as a command-line argument: the
-// text itself if it parses as one; otherwise, if arg names a file (or is
-// "-" for stdin), what ReadDescriptor reads from it, capped at MaxInput
-// and trimmed. Text that does not parse and names no file gives the parse
-// error.
-func DescriptorArg(arg string, net *wallet.Network, stdin io.Reader, progress io.Writer) (*wallet.Descriptor, error) {
-	d, err := wallet.ParseDescriptor(strings.TrimSpace(arg), net)
-	if err == nil {
-		return d, nil
-	}
-	if arg == "-" {
-		return ReadDescriptor(arg, net, stdin, progress)
-	}
-	if !strings.Contains(arg, "(") {
-		if _, serr := os.Stat(arg); serr == nil {
-			return ReadDescriptor(arg, net, stdin, progress)
-		}
-	}
-	return nil, err
 }

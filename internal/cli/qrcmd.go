@@ -10,6 +10,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/kinko-project/kinko/airgap"
+	"github.com/kinko-project/kinko/wallet/setup"
 )
 
 // ErrNotPSBT is returned when a PSBT was expected and something else came.
@@ -131,7 +132,13 @@ func writePayload(kind string, payload []byte, out string, b64 bool, stdout, std
 		}
 		return WriteOutput(out, []byte(rec.String()+"\n"), stdout, false, false)
 	case airgap.URTypeCryptoOutput, airgap.URTypeOutputDescriptor:
-		d, err := airgap.DecodeDescriptorUR(strings.TrimPrefix(kind, "ur:"), payload, nil)
+		// A wallet's receive branch (/0/*, as wallets write it) reads as
+		// the wallet, with /1/* for change; any other descriptor as it is.
+		typ := strings.TrimPrefix(kind, "ur:")
+		if su, err := setup.FromUR(typ, payload, nil); err == nil {
+			return WriteOutput(out, []byte(su.Descriptor.String()+"\n"), stdout, false, false)
+		}
+		d, err := airgap.DecodeDescriptorUR(typ, payload, nil)
 		if err != nil {
 			return WithHint(ExitRefused, err, "")
 		}
