@@ -188,8 +188,8 @@ func DecodeKeyRecordUR(urType string, cbor []byte, net *wallet.Network) (*wallet
 		}
 		return rec, nil
 	}
-	return nil, fmt.Errorf("ur type %q is not a key record (want crypto-hdkey, hdkey or crypto-account): %w",
-		urType, ErrUnknownFormat)
+	return nil, fmt.Errorf("ur type %s is not a key record (want crypto-hdkey, hdkey or crypto-account): %w",
+		quoteShort(urType), ErrUnknownFormat)
 }
 
 // EncodeDescriptorUR encodes a multisig descriptor as a "crypto-output" UR
@@ -293,8 +293,8 @@ func DecodeDescriptorUR(urType string, cbor []byte, net *wallet.Network) (*walle
 			return nil, fmt.Errorf("output-descriptor: %w", err)
 		}
 	default:
-		return nil, fmt.Errorf("ur type %q is not a descriptor (want crypto-output or output-descriptor): %w",
-			urType, ErrUnknownFormat)
+		return nil, fmt.Errorf("ur type %s is not a descriptor (want crypto-output or output-descriptor): %w",
+			quoteShort(urType), ErrUnknownFormat)
 	}
 	d, err := wallet.ParseDescriptor(text, net)
 	if err != nil {

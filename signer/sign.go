@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
@@ -59,7 +58,6 @@ type plan struct {
 type inputPlan struct {
 	index   int
 	path    wallet.Path
-	key     *wallet.ExtendedKey // derived once, in the review, wiped after signing
 	pubKey  []byte
 	derived *wallet.Derived
 	amount  int64
@@ -250,6 +248,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	amounts := make([]int64, len(p.Inputs))
 	var totalIn int64
 	var maxIndex uint32
+	var sighashWarnings []string
 	for i := range p.Inputs {
 		where := fmt.Sprintf("input %d", i)
 		in := &p.Inputs[i]
@@ -270,7 +269,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 		if totalIn > MaxMoney {
 			return nil, refuse("transaction", "inputs add up to more than 21 million BTC")
 		}
-		ip, w, err := matchInput(p, i, utxo, wallets, keys, fp)
+		ip, w, err := matchInput(p, i, utxo, wallets, fp)
 		if err != nil {
 			return nil, err
 		}
@@ -281,17 +280,12 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 			return nil, refuse(where, "belongs to wallet %q while other inputs belong to %q", w.Name, pl.wallet.Name)
 		}
 		pl.wallet = w
-		ht := in.SighashType
-		if ht == 0 {
-			ht = psbt.SigHashAll
+		ht, warn, err := checkSigHash(p, i, opts.AllowSighash)
+		if err != nil {
+			return nil, err
 		}
-		if ht != psbt.SigHashAll && !opts.AllowSighash {
-			return nil, refuse(where, "asks for sighash type %#x; only ALL is signed unless allowed for this run", uint32(ht))
-		}
-		for _, ps := range in.PartialSigs {
-			if len(ps.Sig) == 0 || psbt.SigHashType(ps.Sig[len(ps.Sig)-1]) != ht {
-				return nil, refuse(where, "carries a signature whose sighash byte differs from the input's sighash type")
-			}
+		if warn != "" {
+			sighashWarnings = append(sighashWarnings, warn)
 		}
 		ip.amount = utxo.Value
 		ip.hashTyp = ht
@@ -320,12 +314,13 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	for i := range p.Inputs {
 		ri := ReviewInput{OutPoint: tx.Inputs[i].PrevOut.String(), Amount: amounts[i]}
 		if ip, ok := ours[i]; ok {
-			ri.Change, ri.Index, ri.Sign = ip.derived.Change, ip.derived.Index, true
+			ri.Change, ri.Index, ri.Sign, ri.SigHash = ip.derived.Change, ip.derived.Index, true, ip.hashTyp
 		} else {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("input %d does not belong to wallet %q and is not signed", i, w.Name))
 		}
 		r.Inputs = append(r.Inputs, ri)
 	}
+	r.Warnings = append(r.Warnings, sighashWarnings...)
 	var totalOut int64
 	for j, out := range tx.Outputs {
 		where := fmt.Sprintf("output %d", j)
@@ -350,7 +345,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	}
 	r.TotalOut = totalOut
 	r.Fee = totalIn - totalOut
-	r.VSize = estimateVSize(tx, p, w.desc, ours)
+	r.VSize, r.Uncounted = estimateVSize(tx, p, w.desc, ours)
 	maxFee, maxRate := opts.MaxFee, opts.MaxFeeRate
 	if maxFee == 0 {
 		maxFee = DefaultMaxFee
@@ -378,238 +373,6 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	return pl, nil
 }
 
-// matchInput decides whether input i belongs to one of the registered
-// wallets: a derivation claiming the signer's fingerprint must re-derive
-// from the seed, sit under the wallet's key origin, and the wallet must
-// derive exactly the spent script at that path. It returns nil, nil for
-// an input that claims no key of this signer.
-func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, keys *keyCache, fp wallet.Fingerprint) (*inputPlan, *registered, error) {
-	where := fmt.Sprintf("input %d", i)
-	in := &p.Inputs[i]
-	for _, d := range in.Bip32Derivation {
-		if wallet.Fingerprint(d.Fingerprint) != fp {
-			continue
-		}
-		path := wallet.Path(d.Path)
-		// The path is checked before anything is derived along it.
-		w, change, index, ok := locate(wallets, path)
-		if !ok {
-			return nil, nil, refuse(where, "our key at %s is not at a receive or change path of any registered wallet", path)
-		}
-		derived, err := w.desc.Derive(change, index)
-		if err != nil {
-			return nil, nil, refuseErr(where, "derive the registered wallet", err)
-		}
-		// The wallet's key for this signer was checked to re-derive from
-		// the seed when the wallet was loaded, so its child here is the
-		// seed's own key at path.
-		own := ownDerivedKey(derived, w.origin, path)
-		if own == nil || !bytes.Equal(own, d.PubKey) {
-			return nil, nil, refuse(where, "key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
-		}
-		k, err := keys.derive(path)
-		if err != nil {
-			return nil, nil, refuseErr(where, "cannot derive the claimed path "+path.String(), err)
-		}
-		if !bytes.Equal(derived.ScriptPubKey, utxo.PkScript) {
-			return nil, nil, refuse(where, "spends a script that wallet %q does not derive at %s", w.Name, path)
-		}
-		if in.WitnessScript != nil && !bytes.Equal(in.WitnessScript, derived.WitnessScript) {
-			return nil, nil, refuse(where, "witness script is not the one wallet %q derives at %s", w.Name, path)
-		}
-		if in.RedeemScript != nil && !bytes.Equal(in.RedeemScript, derived.RedeemScript) {
-			return nil, nil, refuse(where, "redeem script is not the one wallet %q derives at %s", w.Name, path)
-		}
-		if err := checkDerivations(where, in.Bip32Derivation, derived); err != nil {
-			return nil, nil, err
-		}
-		return &inputPlan{index: i, path: path, key: k, pubKey: own, derived: derived}, w, nil
-	}
-	return nil, nil, nil
-}
-
-// ownDerivedKey returns the public key, among a derivation's keys, of the
-// signer's own key (origin) at path.
-func ownDerivedKey(d *wallet.Derived, origin wallet.KeyOrigin, path wallet.Path) []byte {
-	for _, k := range d.Keys {
-		if k.Origin.Fingerprint == origin.Fingerprint && k.Origin.Path.Equal(path) {
-			return k.PubKey
-		}
-	}
-	return nil
-}
-
-// locate finds the registered wallet whose own key origin is the prefix of
-// path, with one branch step (0 receive, 1 change) and an index after it.
-func locate(wallets []*registered, path wallet.Path) (*registered, bool, uint32, bool) {
-	for _, w := range wallets {
-		o := w.origin.Path
-		if len(path) != len(o)+2 {
-			continue
-		}
-		prefix := true
-		for k := range o {
-			if path[k] != o[k] {
-				prefix = false
-				break
-			}
-		}
-		if !prefix {
-			continue
-		}
-		branch, index := path[len(o)], path[len(o)+1]
-		if branch > 1 || index >= wallet.Hardened {
-			continue
-		}
-		return w, branch == 1, index, true
-	}
-	return nil, false, 0, false
-}
-
-// checkDerivations refuses BIP-32 derivations that disagree with what the
-// registered wallet derives: a foreign key or a wrong path for a cosigner.
-func checkDerivations(where string, ds []psbt.Bip32Derivation, derived *wallet.Derived) error {
-	for _, d := range ds {
-		match := false
-		for _, k := range derived.Keys {
-			if bytes.Equal(k.PubKey, d.PubKey) {
-				if k.Origin.Fingerprint != wallet.Fingerprint(d.Fingerprint) || k.Origin.Path.String() != wallet.Path(d.Path).String() {
-					return refuse(where, "key %x is given origin %x/%s, the registered wallet says %s", d.PubKey, d.Fingerprint[:], wallet.Path(d.Path), k.Origin)
-				}
-				match = true
-			}
-		}
-		if !match {
-			return refuse(where, "key %x is not one of the registered wallet's keys", d.PubKey)
-		}
-	}
-	return nil
-}
-
-// reviewOutput classifies output j: change only if it re-derives exactly
-// from the registered wallet on the change branch, a registered
-// destination only if it re-derives exactly from that destination,
-// external otherwise. An output whose derivations claim either and do not
-// re-derive is refused.
-func reviewOutput(p *psbt.Packet, j int, w *registered, dsts []*destination, fp wallet.Fingerprint, maxIndex uint32, r *Review) (*ReviewOutput, error) {
-	where := fmt.Sprintf("output %d", j)
-	out := p.UnsignedTx.Outputs[j]
-	net := w.desc.Network()
-	addr, err := wallet.AddressFromScript(out.PkScript, net)
-	if err != nil {
-		addr = fmt.Sprintf("non-standard script %x", out.PkScript)
-		r.Warnings = append(r.Warnings, fmt.Sprintf("output %d pays a script with no address", j))
-	}
-	ro := &ReviewOutput{Address: addr, Amount: out.Value}
-	po := &p.Outputs[j]
-	var notOurs wallet.Path // a path of our key outside the wallet
-	for _, d := range po.Bip32Derivation {
-		if wallet.Fingerprint(d.Fingerprint) != fp {
-			continue
-		}
-		path := wallet.Path(d.Path)
-		if !underOrigin(w, path) {
-			if notOurs == nil {
-				notOurs = path
-			}
-			continue
-		}
-		rw, change, index, ok := locate([]*registered{w}, path)
-		if !ok {
-			return nil, refuse(where, "presented as change at %s, which is not a path of wallet %q", path, w.Name)
-		}
-		if !change {
-			return nil, refuse(where, "presented as change but on the receive branch (%s)", path)
-		}
-		derived, err := rw.desc.Derive(true, index)
-		if err != nil {
-			return nil, refuseErr(where, "derive the registered wallet", err)
-		}
-		if own := ownDerivedKey(derived, rw.origin, path); own == nil || !bytes.Equal(own, d.PubKey) {
-			return nil, refuse(where, "change key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
-		}
-		if !bytes.Equal(derived.ScriptPubKey, out.PkScript) {
-			return nil, refuse(where, "presented as change at %s but is not the wallet's script there (another threshold, key set or script type)", path)
-		}
-		if po.WitnessScript != nil && !bytes.Equal(po.WitnessScript, derived.WitnessScript) {
-			return nil, refuse(where, "change witness script is not the one the wallet derives at %s", path)
-		}
-		if po.RedeemScript != nil && !bytes.Equal(po.RedeemScript, derived.RedeemScript) {
-			return nil, refuse(where, "change redeem script is not the one the wallet derives at %s", path)
-		}
-		if err := checkDerivations(where, po.Bip32Derivation, derived); err != nil {
-			return nil, err
-		}
-		if index > maxIndex+changeGapRefuse {
-			return nil, refuse(where, "change index %d is far beyond the inputs' (%d)", index, maxIndex)
-		}
-		if index > maxIndex+changeGapWarn {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("output %d: change index %d is more than %d past the inputs' highest index %d", j, index, changeGapWarn, maxIndex))
-		}
-		ro.Change, ro.Index = true, index
-		return ro, nil
-	}
-	if ok, err := verifyDestination(p, j, dsts, ro); ok || err != nil {
-		return ro, err
-	}
-	if notOurs != nil {
-		return nil, refuse(where, "presented as change at %s, which is not a path of wallet %q", notOurs, w.Name)
-	}
-	return ro, nil
-}
-
-// underOrigin reports whether path starts with the wallet's own key
-// origin path.
-func underOrigin(w *registered, path wallet.Path) bool {
-	o := w.origin.Path
-	return len(path) >= len(o) && path[:len(o)].Equal(o)
-}
-
-// checkGlobalXPubs refuses global xpubs that conflict with the registered
-// wallet: an xpub for one of its key origins that is not the wallet's key,
-// or one of the other network.
-func checkGlobalXPubs(p *psbt.Packet, w *registered) error {
-	net := w.desc.Network()
-	for _, gx := range p.XPubs {
-		k, err := wallet.ParseExtendedKeyBytes(gx.ExtendedKey, net)
-		if err != nil {
-			return refuseErr("global xpub", "does not fit the registered wallet's network "+net.String(), err)
-		}
-		for _, rk := range w.desc.Keys() {
-			if rk.Origin.Fingerprint == wallet.Fingerprint(gx.Fingerprint) && rk.Origin.Path.String() == wallet.Path(gx.Path).String() {
-				if k.String() != rk.Key.String() {
-					return refuse("global xpub", "for %s conflicts with the registered wallet's key", rk.Origin)
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// estimateVSize bounds the size of the signed transaction: the wallet's
-// inputs at their worst-case signed weight, others as they are.
-func estimateVSize(tx *psbt.Tx, p *psbt.Packet, d *wallet.Descriptor, ours map[int]*inputPlan) int {
-	base := tx.Copy()
-	for _, in := range base.Inputs {
-		in.ScriptSig, in.Witness = nil, nil
-	}
-	weight := base.Weight()
-	segwit := false
-	inputWeight := d.MaxInputWeight()
-	for i := range tx.Inputs {
-		if _, ok := ours[i]; ok {
-			weight += inputWeight - 4*41
-			if d.ScriptType() != wallet.P2SH {
-				segwit = true
-			}
-		}
-	}
-	if segwit && !base.HasWitness() {
-		weight += 2 // marker and flag
-	}
-	return int(math.Ceil(float64(weight) / 4))
-}
-
 // signPlan signs the planned inputs of p, returning a PSBT that holds
 // only the unsigned transaction and the new partial signatures.
 func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
@@ -619,7 +382,10 @@ func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
 	}
 	cache := psbt.NewSigHashCache(p.UnsignedTx)
 	for _, ip := range pl.inputs {
-		k := ip.key
+		k, err := pl.keys.derive(ip.path)
+		if err != nil {
+			return nil, fmt.Errorf("input %d: derive %s: %w", ip.index, ip.path, err)
+		}
 		priv, err := k.PrivateKey()
 		if err != nil {
 			return nil, fmt.Errorf("input %d: %w", ip.index, err)

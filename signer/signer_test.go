@@ -613,7 +613,7 @@ func BenchmarkSignLarge(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, _, err := f.ks[0].SignBytes(raw, signer.Options{MaxFee: wallet.MaxMoney, MaxFeeRate: 1e6}, nil); err != nil {
+		if _, _, err := f.ks[0].SignBytes(raw, signer.Options{MaxFee: wallet.MaxMoney, MaxFeeRate: signer.MaxFeeRateCap}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -629,7 +629,7 @@ func BenchmarkReviewLarge(b *testing.B) {
 	p := f.build()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := f.ks[0].Review(p, signer.Options{MaxFee: wallet.MaxMoney, MaxFeeRate: 1e6}); err != nil {
+		if _, err := f.ks[0].Review(p, signer.Options{MaxFee: wallet.MaxMoney, MaxFeeRate: signer.MaxFeeRateCap}); err != nil {
 			b.Fatal(err)
 		}
 	}
