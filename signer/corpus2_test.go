@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/signer"
@@ -391,5 +392,72 @@ func TestReviewEscapesNames(t *testing.T) {
 		if c != '\n' && (c < ' ' || c > '~') {
 			t.Fatalf("review carries %q raw:\n%s", c, formatted(r))
 		}
+	}
+}
+
+// offCurve returns a 33-byte key with a valid prefix whose x has no
+// point on the curve.
+func offCurve(t *testing.T) []byte {
+	for x := byte(1); ; x++ {
+		k := make([]byte, 33)
+		k[0], k[32] = 2, x
+		if _, err := btcec.ParsePubKey(k); err != nil {
+			return k
+		}
+	}
+}
+
+// The signer parses derivation keys as bytes (the keys it uses are
+// compared with its own); a key it does not use is still checked, so a
+// key that is no point is refused as before, in an input or an output.
+func TestOffCurveDerivationKeyRefused(t *testing.T) {
+	f := newFixture(t, wallet.P2WSH, 2, 3, 2)
+	s := newStranger(f)
+	bad := offCurve(t)
+	cases := map[string]struct {
+		alter func(p *psbt.Packet) []byte // returns the valid key to replace
+		want  string
+	}{
+		"foreign input": {func(p *psbt.Packet) []byte {
+			f.addForeignInput(p, s, 30_000, true)
+			return p.Inputs[2].Bip32Derivation[0].PubKey
+		}, "input 2: key"},
+		"external output": {func(p *psbt.Packet) []byte {
+			d, _ := s.desc.Derive(false, 1)
+			k := d.Keys[0]
+			p.Outputs[0].Bip32Derivation = []psbt.Bip32Derivation{{PubKey: k.PubKey, Fingerprint: k.Origin.Fingerprint, Path: k.Origin.Path}}
+			return k.PubKey
+		}, "output 0: key"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := f.build()
+			good := c.alter(p)
+			raw, err := p.Serialize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := f.ks[0].SignBytes(raw, signer.Options{}, nil); err != nil {
+				t.Fatalf("control: %v", err)
+			}
+			// The key of a BIP-32 derivation pair: key length 34, type 6
+			// (input) or 2 (output), then the public key.
+			typ := byte(6)
+			if strings.HasPrefix(c.want, "output") {
+				typ = 2
+			}
+			pair := append([]byte{34, typ}, good...)
+			if bytes.Count(raw, pair) != 1 {
+				t.Fatal("the derivation is not in the PSBT exactly once")
+			}
+			raw = bytes.Replace(raw, pair, append([]byte{34, typ}, bad...), 1)
+			if _, err := psbt.Parse(raw); err == nil {
+				t.Fatal("a strict parse takes the key")
+			}
+			for _, w := range []int{1, 8} {
+				out, _, err := f.ks[0].SignBytes(raw, signer.Options{Workers: w}, nil)
+				refused(t, out, err, c.want)
+			}
+		})
 	}
 }

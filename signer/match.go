@@ -4,9 +4,71 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/wallet"
 )
+
+// inputCheck is what the checks of one input alone found. The checks of
+// every input run in parallel; review merges them in input order.
+type inputCheck struct {
+	utxo       *psbt.TxOut
+	spentErr   error // the input is finalized, or its previous transaction is wrong
+	ip         *inputPlan
+	w          *registered
+	matchErr   error // the input claims our key and is refused
+	sighashErr error
+	warn       string // what a sighash other than ALL leaves uncommitted
+}
+
+func (c *inputCheck) err() error {
+	for _, err := range []error{c.spentErr, c.matchErr, c.sighashErr} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkInput runs the checks of input i that need no other input. It
+// reads p and wallets and writes nothing shared, so inputs can be checked
+// at once.
+func checkInput(p *psbt.Packet, i int, wallets []*registered, fp wallet.Fingerprint, allowSighash bool) inputCheck {
+	var c inputCheck
+	if p.Inputs[i].IsFinalized() {
+		c.spentErr = refuse(fmt.Sprintf("input %d", i), "is already finalized")
+		return c
+	}
+	if c.utxo, c.spentErr = spentOutput(p, i); c.spentErr != nil {
+		return c
+	}
+	c.ip, c.w, c.matchErr = matchInput(p, i, c.utxo, wallets, fp)
+	if c.matchErr != nil {
+		return c
+	}
+	if c.ip == nil {
+		// Not ours: its derivation keys were compared with nothing, so
+		// they are checked to be keys at all, as a strict parse would.
+		c.matchErr = checkKeys(fmt.Sprintf("input %d", i), p.Inputs[i].Bip32Derivation)
+		return c
+	}
+	c.ip.amount = c.utxo.Value
+	c.ip.hashTyp, c.warn, c.sighashErr = checkSigHash(p, i, allowSighash)
+	return c
+}
+
+// checkKeys refuses a BIP-32 derivation whose key is not a point on the
+// curve. The PSBT is parsed taking these keys as bytes
+// (psbt.ParseOptions): a key compared with one the signer derived needs
+// no check of its own, and the others get this one.
+func checkKeys(where string, ds []psbt.Bip32Derivation) error {
+	for _, d := range ds {
+		if _, err := btcec.ParsePubKey(d.PubKey); err != nil {
+			return refuseErr(where, fmt.Sprintf("key %x of a BIP-32 derivation is not a valid public key", d.PubKey), err)
+		}
+	}
+	return nil
+}
 
 // matchInput decides whether input i belongs to one of the registered
 // wallets: a derivation claiming the signer's fingerprint must re-derive

@@ -78,6 +78,11 @@ func reviewOutput(p *psbt.Packet, j int, w *registered, dsts []*destination, fp 
 	if notOurs != nil {
 		return nil, refuse(where, "presented as change at %s, which is not a path of wallet %q", notOurs, w.Name)
 	}
+	// An external output: its derivation keys were compared with
+	// nothing.
+	if err := checkKeys(where, po.Bip32Derivation); err != nil {
+		return nil, err
+	}
 	return ro, nil
 }
 

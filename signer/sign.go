@@ -37,6 +37,10 @@ type Options struct {
 	AllowSighash bool
 	// Now is the time used for daily policy limits; zero means time.Now.
 	Now time.Time
+	// Workers is how many inputs are checked and signed at once; zero
+	// means GOMAXPROCS. The result, or the refusal, is the same for any
+	// number.
+	Workers int
 }
 
 // ErrDeclined is returned when the operator does not approve the review.
@@ -68,42 +72,39 @@ type inputPlan struct {
 // the inputs of one wallet cost one child derivation each, not a whole
 // path.
 type keyCache struct {
-	master   *wallet.ExtendedKey
-	parents  map[string]*wallet.ExtendedKey
-	children []*wallet.ExtendedKey
+	master  *wallet.ExtendedKey
+	parents map[string]*wallet.ExtendedKey
 }
 
 func newKeyCache(master *wallet.ExtendedKey) *keyCache {
 	return &keyCache{master: master, parents: make(map[string]*wallet.ExtendedKey)}
 }
 
-func (c *keyCache) derive(p wallet.Path) (*wallet.ExtendedKey, error) {
+// parent returns the key at p without its last step, derived once. Its
+// public key is computed here, so that deriving its children (which
+// reads it) is then safe from several goroutines at once.
+func (c *keyCache) parent(p wallet.Path) (*wallet.ExtendedKey, error) {
 	if len(p) == 0 {
-		return c.master, nil
+		return nil, errors.New("the empty path has no parent")
 	}
 	parent := p[:len(p)-1]
 	key := parent.String()
-	pk, ok := c.parents[key]
-	if !ok {
-		var err error
-		if pk, err = c.master.Derive(parent); err != nil {
-			return nil, err
-		}
-		c.parents[key] = pk
+	if pk, ok := c.parents[key]; ok {
+		return pk, nil
 	}
-	k, err := pk.Child(p[len(p)-1])
-	if err == nil {
-		c.children = append(c.children, k)
+	pk, err := c.master.Derive(parent)
+	if err != nil {
+		return nil, err
 	}
-	return k, err
+	pk.PublicKey()
+	c.parents[key] = pk
+	return pk, nil
 }
 
-// zero wipes every private key the cache derived.
+// zero wipes every parent key the cache derived (children are wiped by
+// whoever derived them).
 func (c *keyCache) zero() {
 	for _, k := range c.parents {
-		k.Zero()
-	}
-	for _, k := range c.children {
 		k.Zero()
 	}
 }
@@ -189,7 +190,7 @@ func (ks *Keystore) Sign(p *psbt.Packet, opts Options, approve Approver) (*psbt.
 			return nil, pl.review, err
 		}
 	}
-	out, err := signPlan(p, pl)
+	out, err := signPlan(p, pl, workers(opts.Workers))
 	if err != nil {
 		return nil, pl.review, err
 	}
@@ -244,55 +245,56 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	}
 	fp := master.Fingerprint()
 	pl := &plan{keys: keys}
-	seen := make(map[psbt.OutPoint]int)
+	// Each input's own checks (its previous transaction, its keys and
+	// script re-derived, its sighash) run in parallel; what depends on
+	// other inputs is checked here, in input order, so the refusal is
+	// the first in order whatever the scheduling.
+	checks := make([]inputCheck, len(p.Inputs))
+	forEach(len(p.Inputs), workers(opts.Workers), func(i int) bool {
+		checks[i] = checkInput(p, i, wallets, fp, opts.AllowSighash)
+		return checks[i].err() == nil
+	})
+	seen := make(map[psbt.OutPoint]int, len(p.Inputs))
 	amounts := make([]int64, len(p.Inputs))
 	var totalIn int64
 	var maxIndex uint32
 	var sighashWarnings []string
 	for i := range p.Inputs {
 		where := fmt.Sprintf("input %d", i)
-		in := &p.Inputs[i]
 		op := tx.Inputs[i].PrevOut
 		if j, dup := seen[op]; dup {
 			return nil, refuse(where, "spends %s, which input %d spends too", op, j)
 		}
 		seen[op] = i
-		if in.IsFinalized() {
-			return nil, refuse(where, "is already finalized")
+		c := &checks[i]
+		if c.spentErr != nil {
+			return nil, c.spentErr
 		}
-		utxo, err := spentOutput(p, i)
-		if err != nil {
-			return nil, err
-		}
-		amounts[i] = utxo.Value
-		totalIn += utxo.Value
+		amounts[i] = c.utxo.Value
+		totalIn += c.utxo.Value
 		if totalIn > MaxMoney {
 			return nil, refuse("transaction", "inputs add up to more than 21 million BTC")
 		}
-		ip, w, err := matchInput(p, i, utxo, wallets, fp)
-		if err != nil {
-			return nil, err
+		if c.matchErr != nil {
+			return nil, c.matchErr
 		}
-		if ip == nil {
+		if c.ip == nil {
 			continue
 		}
-		if pl.wallet != nil && pl.wallet != w {
-			return nil, refuse(where, "belongs to wallet %q while other inputs belong to %q", w.Name, pl.wallet.Name)
+		if pl.wallet != nil && pl.wallet != c.w {
+			return nil, refuse(where, "belongs to wallet %q while other inputs belong to %q", c.w.Name, pl.wallet.Name)
 		}
-		pl.wallet = w
-		ht, warn, err := checkSigHash(p, i, opts.AllowSighash)
-		if err != nil {
-			return nil, err
+		pl.wallet = c.w
+		if c.sighashErr != nil {
+			return nil, c.sighashErr
 		}
-		if warn != "" {
-			sighashWarnings = append(sighashWarnings, warn)
+		if c.warn != "" {
+			sighashWarnings = append(sighashWarnings, c.warn)
 		}
-		ip.amount = utxo.Value
-		ip.hashTyp = ht
-		if ip.derived.Index > maxIndex {
-			maxIndex = ip.derived.Index
+		if c.ip.derived.Index > maxIndex {
+			maxIndex = c.ip.derived.Index
 		}
-		pl.inputs = append(pl.inputs, *ip)
+		pl.inputs = append(pl.inputs, *c.ip)
 	}
 	if pl.wallet == nil {
 		return nil, refuse("psbt", "no input belongs to a registered wallet of this signer")
@@ -374,35 +376,63 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 }
 
 // signPlan signs the planned inputs of p, returning a PSBT that holds
-// only the unsigned transaction and the new partial signatures.
-func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
+// only the unsigned transaction and the new partial signatures. The
+// inputs are signed in parallel (RFC 6979 signatures are deterministic, so
+// the result is the same bytes for any number of workers), and an error
+// is the first in input order.
+func signPlan(p *psbt.Packet, pl *plan, nworkers int) (*psbt.Packet, error) {
 	out, err := psbt.New(p.UnsignedTx.Copy())
 	if err != nil {
 		return nil, err
 	}
+	// Parents first, in order: the workers then only read them.
+	parents := make([]*wallet.ExtendedKey, len(pl.inputs))
+	for k := range pl.inputs {
+		if parents[k], err = pl.keys.parent(pl.inputs[k].path); err != nil {
+			return nil, fmt.Errorf("input %d: derive %s: %w", pl.inputs[k].index, pl.inputs[k].path, err)
+		}
+	}
 	cache := psbt.NewSigHashCache(p.UnsignedTx)
-	for _, ip := range pl.inputs {
-		k, err := pl.keys.derive(ip.path)
-		if err != nil {
-			return nil, fmt.Errorf("input %d: derive %s: %w", ip.index, ip.path, err)
+	st := pl.wallet.desc.ScriptType()
+	sigs := make([][]byte, len(pl.inputs))
+	errs := make([]error, len(pl.inputs))
+	forEach(len(pl.inputs), nworkers, func(k int) bool {
+		sigs[k], errs[k] = signInput(p.UnsignedTx, cache, st, parents[k], &pl.inputs[k])
+		return errs[k] == nil
+	})
+	for k := range pl.inputs {
+		if errs[k] != nil {
+			return nil, errs[k]
 		}
-		priv, err := k.PrivateKey()
-		if err != nil {
-			return nil, fmt.Errorf("input %d: %w", ip.index, err)
-		}
-		hash, err := sigHash(p.UnsignedTx, cache, pl.wallet.desc.ScriptType(), &ip)
-		if err != nil {
-			return nil, fmt.Errorf("input %d: sighash: %w", ip.index, err)
-		}
-		sig := ecdsa.Sign(priv, hash[:]).Serialize()
-		sig = append(sig, byte(ip.hashTyp))
-		priv.Zero()
-		out.Inputs[ip.index].PartialSigs = append(out.Inputs[ip.index].PartialSigs, psbt.PartialSig{PubKey: ip.pubKey, Sig: sig})
+		ip := &pl.inputs[k]
+		in := &out.Inputs[ip.index]
+		in.PartialSigs = append(in.PartialSigs, psbt.PartialSig{PubKey: ip.pubKey, Sig: sigs[k]})
 		if ip.hashTyp != psbt.SigHashAll {
-			out.Inputs[ip.index].SighashType = ip.hashTyp
+			in.SighashType = ip.hashTyp
 		}
 	}
 	return out, nil
+}
+
+// signInput derives the key of input ip from its parent, signs, and wipes
+// the key.
+func signInput(tx *psbt.Tx, cache *psbt.SigHashCache, st wallet.ScriptType, parent *wallet.ExtendedKey, ip *inputPlan) ([]byte, error) {
+	k, err := parent.Child(ip.path[len(ip.path)-1])
+	if err != nil {
+		return nil, fmt.Errorf("input %d: derive %s: %w", ip.index, ip.path, err)
+	}
+	defer k.Zero()
+	priv, err := k.PrivateKey()
+	if err != nil {
+		return nil, fmt.Errorf("input %d: %w", ip.index, err)
+	}
+	defer priv.Zero()
+	hash, err := sigHash(tx, cache, st, ip)
+	if err != nil {
+		return nil, fmt.Errorf("input %d: sighash: %w", ip.index, err)
+	}
+	sig := ecdsa.Sign(priv, hash[:]).Serialize()
+	return append(sig, byte(ip.hashTyp)), nil
 }
 
 // sigHash is the hash input ip's signature commits to: BIP-143 over the
@@ -433,7 +463,10 @@ func (ks *Keystore) SignBytes(raw []byte, opts Options, approve Approver) ([]byt
 	if kind != airgap.KindPSBT {
 		return nil, nil, refuse("psbt", "the input holds %s, not a PSBT", kind)
 	}
-	p, err := psbt.Parse(bin)
+	// Derivation keys are taken as bytes: every one the signer uses is
+	// compared with its own derivation, and the rest are checked to be
+	// keys during the review (checkKeys).
+	p, err := psbt.ParseWith(bin, psbt.ParseOptions{DerivationKeysAsBytes: true})
 	if err != nil {
 		return nil, nil, refuseErr("psbt", "malformed", err)
 	}
