@@ -101,7 +101,7 @@ func parseBase36(s string) (int, bool) {
 // at most that long, instead of leaving a small runt.
 func EncodeBBQr(data []byte, fileType byte, opts BBQrOptions) ([]string, error) {
 	if !isBBQrFileType(fileType) {
-		return nil, fmt.Errorf("airgap: invalid bbqr file type %q", fileType)
+		return nil, fmt.Errorf("airgap: invalid bbqr file type %s", quoteShort(string(fileType)))
 	}
 	if len(data) == 0 {
 		return nil, formatErr("bbqr", "empty data")
@@ -145,7 +145,7 @@ func EncodeBBQr(data []byte, fileType byte, opts BBQrOptions) ([]string, error) 
 	case BBQrBase32:
 		encoded = bbqrBase32.EncodeToString(data)
 	default:
-		return nil, fmt.Errorf("airgap: invalid bbqr encoding %q", enc)
+		return nil, fmt.Errorf("airgap: invalid bbqr encoding %s", quoteShort(string(enc)))
 	}
 
 	count, perEach := 0, 0
@@ -236,10 +236,10 @@ func (d *BBQrDecoder) Receive(part string) error {
 	}
 	enc, ft := part[2], part[3]
 	if enc != BBQrHex && enc != BBQrBase32 && enc != BBQrZlib {
-		return formatErr("bbqr", fmt.Sprintf("unknown encoding %q", enc))
+		return formatErr("bbqr", "unknown encoding "+quoteShort(string(enc)))
 	}
 	if !isBBQrFileType(ft) {
-		return formatErr("bbqr", fmt.Sprintf("unknown file type %q", ft))
+		return formatErr("bbqr", "unknown file type "+quoteShort(string(ft)))
 	}
 	total, ok1 := parseBase36(part[4:6])
 	idx, ok2 := parseBase36(part[6:8])
@@ -254,7 +254,7 @@ func (d *BBQrDecoder) Receive(part string) error {
 		d.header = part[:6]
 		d.parts = make([]string, total)
 	} else if part[:6] != d.header {
-		return fmt.Errorf("bbqr header %s while assembling %s: %w", part[:6], d.header, ErrMismatch)
+		return fmt.Errorf("bbqr header %s while assembling %s: %w", quoteShort(part[:6]), quoteShort(d.header), ErrMismatch)
 	}
 	stored := body
 	if stored == "" {

@@ -2,6 +2,7 @@ package airgap
 
 import (
 	"encoding/binary"
+	"github.com/kinko-project/kinko/internal/untrusted"
 	"hash/crc32"
 	"strings"
 )
@@ -144,10 +145,6 @@ func lower(c byte) byte {
 	return c
 }
 
-// quoteShort quotes at most 16 bytes of s for error messages.
-func quoteShort(s string) string {
-	if len(s) > 16 {
-		s = s[:16] + "..."
-	}
-	return "\"" + strings.ToValidUTF8(s, "?") + "\""
-}
+// quoteShort quotes at most 16 bytes of untrusted s for error messages,
+// escaped by the project's one sanitizer.
+func quoteShort(s string) string { return untrusted.Quote(s, 16) }

@@ -146,3 +146,19 @@ func FuzzDecodeBytes(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDeflateWindow: whatever the input, the Z compressor's output
+// inflates back to it through the 1 KiB-window inflater.
+func FuzzDeflateWindow(f *testing.F) {
+	f.Add([]byte("hello hello hello hello"))
+	f.Add(bytes.Repeat([]byte("0123456789abcdef"), 200))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, maxDist, err := inflateWindow(deflateRaw(b), bbqrWindow)
+		if err != nil || !bytes.Equal(out, b) {
+			t.Fatalf("window inflate: %v", err)
+		}
+		if maxDist > bbqrWindow {
+			t.Fatalf("distance %d", maxDist)
+		}
+	})
+}

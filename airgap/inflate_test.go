@@ -5,11 +5,23 @@ import (
 	"fmt"
 )
 
+// The tables of RFC 1951 section 3.2.5 and 3.2.7.
+var (
+	deflateLengthBase  = [29]uint16{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
+	deflateLengthExtra = [29]uint8{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}
+	deflateDistBase    = [30]uint16{1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577}
+	deflateDistExtra   = [30]uint8{0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13}
+	// Order of the code length code lengths in a dynamic block header.
+	deflateCLOrder = [19]int{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
+)
+
 // inflateWindow is a test-only RFC 1951 inflater that, like zlib with
 // wbits=10, refuses back-references further than window bytes. It checks
-// our encoder's bit stream independently of compress/flate (which accepts
-// any distance up to 32 KiB), insists on complete Huffman codes (as zlib
-// does for the code-length code) and reports the longest distance seen.
+// the encoder's bit stream independently of compress/flate (which accepts
+// any distance up to 32 KiB), refuses incomplete Huffman codes where
+// zlib's inflate_table does (a code-length code must be complete; a
+// literal/length or distance code may be incomplete only when it is a
+// single one-bit code, or empty) and reports the longest distance seen.
 func inflateWindow(src []byte, window int) (out []byte, maxDist int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -37,7 +49,7 @@ func inflateWindow(src []byte, window int) (out []byte, maxDist int, err error) 
 		count  [16]int
 		symbol []int
 	}
-	build := func(lens []uint8) *huff {
+	build := func(lens []uint8, codeLengths bool) *huff {
 		h := &huff{}
 		for _, l := range lens {
 			h.count[l]++
@@ -50,7 +62,16 @@ func inflateWindow(src []byte, window int) (out []byte, maxDist int, err error) 
 				panic("over-subscribed code")
 			}
 		}
-		if left != 0 {
+		longest := 0
+		for l := 1; l < 16; l++ {
+			if h.count[l] != 0 {
+				longest = l
+			}
+		}
+		if longest == 0 {
+			return h // no symbols: any use of the code fails
+		}
+		if left != 0 && (codeLengths || longest != 1) {
 			panic("incomplete code")
 		}
 		for l := 1; l < 16; l++ {
@@ -111,14 +132,14 @@ func inflateWindow(src []byte, window int) (out []byte, maxDist int, err error) 
 			out = append(out, src[pos:pos+n]...)
 			pos += n
 		case 1:
-			ll, dd = build(fixedLL), build(fixedD)
+			ll, dd = build(fixedLL, false), build(fixedD, false)
 		case 2:
 			nLit, nDist, nCL := need(5)+257, need(5)+1, need(4)+4
 			clLens := make([]uint8, 19)
 			for _, s := range deflateCLOrder[:nCL] {
 				clLens[s] = uint8(need(3))
 			}
-			cl := build(clLens)
+			cl := build(clLens, true)
 			lens := make([]uint8, 0, nLit+nDist)
 			for len(lens) < nLit+nDist {
 				switch sym := decode(cl); {
@@ -138,7 +159,7 @@ func inflateWindow(src []byte, window int) (out []byte, maxDist int, err error) 
 			if len(lens) != nLit+nDist {
 				return nil, 0, errors.New("code lengths overrun")
 			}
-			ll, dd = build(lens[:nLit]), build(lens[nLit:])
+			ll, dd = build(lens[:nLit], false), build(lens[nLit:], false)
 		default:
 			return nil, 0, errors.New("reserved block type")
 		}

@@ -92,7 +92,7 @@ func CBORByteString(b []byte) []byte { return cborBytesValue(b) }
 // 40310 as some encoders do).
 func DecodePSBTUR(typ string, cbor []byte) ([]byte, error) {
 	if typ != URTypeCryptoPSBT && typ != URTypePSBT {
-		return nil, fmt.Errorf("ur type %q is not a psbt: %w", typ, ErrUnknownFormat)
+		return nil, fmt.Errorf("ur type %s is not a psbt: %w", quoteShort(typ), ErrUnknownFormat)
 	}
 	b := cbor
 	if major, tag, rest, err := readCBORHead(b); err == nil && major == cborTag {
@@ -237,7 +237,7 @@ func (d *URDecoder) Receive(part string) error {
 		return err
 	}
 	if d.typ != "" && typ != d.typ {
-		return fmt.Errorf("ur type %q while assembling %q: %w", typ, d.typ, ErrMismatch)
+		return fmt.Errorf("ur type %s while assembling %s: %w", quoteShort(typ), quoteShort(d.typ), ErrMismatch)
 	}
 	if seq == "" {
 		if d.fountain.started {

@@ -93,8 +93,8 @@ func DecodeKeyRecordUR(urType string, cbor []byte, net *wallet.Network) (*wallet
 		}
 		return rec, nil
 	}
-	return nil, fmt.Errorf("ur type %q is not a key record (want crypto-hdkey, hdkey or crypto-account): %w",
-		urType, ErrUnknownFormat)
+	return nil, fmt.Errorf("ur type %s is not a key record (want crypto-hdkey, hdkey or crypto-account): %w",
+		quoteShort(urType), ErrUnknownFormat)
 }
 
 // Keypaths (BCR-2020-007 crypto-keypath).

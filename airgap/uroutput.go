@@ -116,8 +116,8 @@ func DecodeDescriptorUR(urType string, cbor []byte, net *wallet.Network) (*walle
 			return nil, fmt.Errorf("output-descriptor: %w", err)
 		}
 	default:
-		return nil, fmt.Errorf("ur type %q is not a descriptor (want crypto-output or output-descriptor): %w",
-			urType, ErrUnknownFormat)
+		return nil, fmt.Errorf("ur type %s is not a descriptor (want crypto-output or output-descriptor): %w",
+			quoteShort(urType), ErrUnknownFormat)
 	}
 	d, err := wallet.ParseDescriptor(text, net)
 	if err != nil {

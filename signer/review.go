@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kinko-project/kinko/internal/psbt"
+	"github.com/kinko-project/kinko/internal/untrusted"
 	"github.com/kinko-project/kinko/wallet"
 )
 
@@ -64,10 +65,18 @@ type Review struct {
 	// External is the total paid to outputs that are not verified change.
 	External int64
 	Fee      int64
-	// VSize is the virtual size the transaction will have once signed by
-	// the wallet's threshold of cosigners (an upper bound).
-	VSize    int
-	Warnings []string
+	// VSize bounds the virtual size the transaction will have once
+	// signed: the wallet's inputs by its threshold of cosigners, every
+	// other input at the worst-case size of its spent script's
+	// signatures, except those in Uncounted.
+	VSize int
+	// Uncounted lists the inputs that are not the wallet's and spend a
+	// script whose signed size the signer cannot bound (an unknown or
+	// taproot script, or one whose witness or redeem script the PSBT
+	// does not give): VSize counts them without scriptSig or witness, so
+	// it is an upper bound only for the rest.
+	Uncounted []int
+	Warnings  []string
 	// Policy is the registered wallet's signing policy, if any.
 	Policy *Policy
 }
@@ -83,11 +92,18 @@ func (r *Review) FeeRate() float64 {
 // ReviewInput is one input as the signer sees it.
 type ReviewInput struct {
 	OutPoint string
-	Amount   int64
-	Change   bool
-	Index    uint32
+	Amount   int64 // proven by the input's previous transaction
+	// Change and Index are the wallet branch and index the input spends;
+	// they mean nothing when Sign is false (the input is not the
+	// wallet's).
+	Change bool
+	Index  uint32
 	// Sign tells whether the signer will sign this input.
 	Sign bool
+	// SigHash is the signature hash type the input's signature commits
+	// with (ALL unless the PSBT asks otherwise and the run allows it);
+	// zero for an input that is not signed.
+	SigHash psbt.SigHashType
 }
 
 // ReviewOutput is one output as the signer sees it.
@@ -108,17 +124,21 @@ type ReviewOutput struct {
 // Format writes the review for a person to read before approving.
 func (r *Review) Format(w io.Writer) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Wallet %q on %s: %s wallet\n", r.Wallet, r.Network, r.Kind)
+	fmt.Fprintf(&b, "Wallet %s on %s: %s wallet\n", untrusted.Quote(r.Wallet, 0), r.Network, r.Kind)
 	if strings.HasPrefix(r.Kind, "single-key") {
 		b.WriteString("This signer's signature alone spends it: no cosigner checks this transaction.\n")
 	}
 	fmt.Fprintf(&b, "Inputs (%d), total %s:\n", len(r.Inputs), wallet.FormatAmount(r.TotalIn))
 	for i, in := range r.Inputs {
+		if !in.Sign {
+			fmt.Fprintf(&b, "  %3d  %s  %s  NOT OURS: not signed\n", i, wallet.FormatAmount(in.Amount), in.OutPoint)
+			continue
+		}
 		branch := "receive"
 		if in.Change {
 			branch = "change"
 		}
-		fmt.Fprintf(&b, "  %3d  %s  %s  (%s index %d)\n", i, wallet.FormatAmount(in.Amount), in.OutPoint, branch, in.Index)
+		fmt.Fprintf(&b, "  %3d  %s  %s  (%s index %d, sighash %s)\n", i, wallet.FormatAmount(in.Amount), in.OutPoint, branch, in.Index, SigHashName(in.SigHash))
 	}
 	fmt.Fprintf(&b, "Outputs (%d):\n", len(r.Outputs))
 	for i, out := range r.Outputs {
@@ -129,7 +149,7 @@ func (r *Review) Format(w io.Writer) {
 			if out.DestinationChange {
 				branch = "change"
 			}
-			fmt.Fprintf(&b, "  %3d  %s  to registered wallet %q, %s index %d (verified) %s\n", i, wallet.FormatAmount(out.Amount), out.Destination, branch, out.Index, out.Address)
+			fmt.Fprintf(&b, "  %3d  %s  to registered wallet %s, %s index %d (verified) %s\n", i, wallet.FormatAmount(out.Amount), untrusted.Quote(out.Destination, 0), branch, out.Index, out.Address)
 		} else {
 			fmt.Fprintf(&b, "  %3d  %s  external: %s\n", i, wallet.FormatAmount(out.Amount), out.Address)
 		}
@@ -137,6 +157,9 @@ func (r *Review) Format(w io.Writer) {
 	r.formatTotals(&b)
 	fmt.Fprintf(&b, "Sending out: %s\n", wallet.FormatAmount(r.External))
 	fmt.Fprintf(&b, "Fee:         %s (%.1f sat/vB over at most %d vB", wallet.FormatAmount(r.Fee), r.FeeRate(), r.VSize)
+	if len(r.Uncounted) > 0 {
+		fmt.Fprintf(&b, " not counting the signatures of input%s %s, whose size is unknown", plural(len(r.Uncounted)), joinInts(r.Uncounted))
+	}
 	if r.External > 0 {
 		fmt.Fprintf(&b, ", %.2g%% of the amount sent", 100*float64(r.Fee)/float64(r.External))
 	}
@@ -220,4 +243,28 @@ func (r *Review) formatTotals(b *strings.Builder) {
 		fmt.Fprintf(b, "  %-10s %5d  %s\n", typ, by[typ].n, wallet.FormatAmount(by[typ].amt))
 	}
 	fmt.Fprintf(b, "  %-10s %5d  %s\n", "all", all.n, wallet.FormatAmount(all.amt))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// joinInts lists ns as "1, 4, 7", at most ten of them and then "and N
+// more".
+func joinInts(ns []int) string {
+	var b strings.Builder
+	for k, n := range ns {
+		if k == 10 {
+			fmt.Fprintf(&b, " and %d more", len(ns)-k)
+			break
+		}
+		if k > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprint(&b, n)
+	}
+	return b.String()
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
@@ -38,6 +37,10 @@ type Options struct {
 	AllowSighash bool
 	// Now is the time used for daily policy limits; zero means time.Now.
 	Now time.Time
+	// Workers is how many inputs are checked and signed at once; zero
+	// means GOMAXPROCS. The result, or the refusal, is the same for any
+	// number.
+	Workers int
 }
 
 // ErrDeclined is returned when the operator does not approve the review.
@@ -59,7 +62,6 @@ type plan struct {
 type inputPlan struct {
 	index   int
 	path    wallet.Path
-	key     *wallet.ExtendedKey // derived once, in the review, wiped after signing
 	pubKey  []byte
 	derived *wallet.Derived
 	amount  int64
@@ -70,42 +72,39 @@ type inputPlan struct {
 // the inputs of one wallet cost one child derivation each, not a whole
 // path.
 type keyCache struct {
-	master   *wallet.ExtendedKey
-	parents  map[string]*wallet.ExtendedKey
-	children []*wallet.ExtendedKey
+	master  *wallet.ExtendedKey
+	parents map[string]*wallet.ExtendedKey
 }
 
 func newKeyCache(master *wallet.ExtendedKey) *keyCache {
 	return &keyCache{master: master, parents: make(map[string]*wallet.ExtendedKey)}
 }
 
-func (c *keyCache) derive(p wallet.Path) (*wallet.ExtendedKey, error) {
+// parent returns the key at p without its last step, derived once. Its
+// public key is computed here, so that deriving its children (which
+// reads it) is then safe from several goroutines at once.
+func (c *keyCache) parent(p wallet.Path) (*wallet.ExtendedKey, error) {
 	if len(p) == 0 {
-		return c.master, nil
+		return nil, errors.New("the empty path has no parent")
 	}
 	parent := p[:len(p)-1]
 	key := parent.String()
-	pk, ok := c.parents[key]
-	if !ok {
-		var err error
-		if pk, err = c.master.Derive(parent); err != nil {
-			return nil, err
-		}
-		c.parents[key] = pk
+	if pk, ok := c.parents[key]; ok {
+		return pk, nil
 	}
-	k, err := pk.Child(p[len(p)-1])
-	if err == nil {
-		c.children = append(c.children, k)
+	pk, err := c.master.Derive(parent)
+	if err != nil {
+		return nil, err
 	}
-	return k, err
+	pk.PublicKey()
+	c.parents[key] = pk
+	return pk, nil
 }
 
-// zero wipes every private key the cache derived.
+// zero wipes every parent key the cache derived (children are wiped by
+// whoever derived them).
 func (c *keyCache) zero() {
 	for _, k := range c.parents {
-		k.Zero()
-	}
-	for _, k := range c.children {
 		k.Zero()
 	}
 }
@@ -191,7 +190,7 @@ func (ks *Keystore) Sign(p *psbt.Packet, opts Options, approve Approver) (*psbt.
 			return nil, pl.review, err
 		}
 	}
-	out, err := signPlan(p, pl)
+	out, err := signPlan(p, pl, workers(opts.Workers))
 	if err != nil {
 		return nil, pl.review, err
 	}
@@ -246,59 +245,56 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	}
 	fp := master.Fingerprint()
 	pl := &plan{keys: keys}
-	seen := make(map[psbt.OutPoint]int)
+	// Each input's own checks (its previous transaction, its keys and
+	// script re-derived, its sighash) run in parallel; what depends on
+	// other inputs is checked here, in input order, so the refusal is
+	// the first in order whatever the scheduling.
+	checks := make([]inputCheck, len(p.Inputs))
+	forEach(len(p.Inputs), workers(opts.Workers), func(i int) bool {
+		checks[i] = checkInput(p, i, wallets, fp, opts.AllowSighash)
+		return checks[i].err() == nil
+	})
+	seen := make(map[psbt.OutPoint]int, len(p.Inputs))
 	amounts := make([]int64, len(p.Inputs))
 	var totalIn int64
 	var maxIndex uint32
+	var sighashWarnings []string
 	for i := range p.Inputs {
 		where := fmt.Sprintf("input %d", i)
-		in := &p.Inputs[i]
 		op := tx.Inputs[i].PrevOut
 		if j, dup := seen[op]; dup {
 			return nil, refuse(where, "spends %s, which input %d spends too", op, j)
 		}
 		seen[op] = i
-		if in.IsFinalized() {
-			return nil, refuse(where, "is already finalized")
+		c := &checks[i]
+		if c.spentErr != nil {
+			return nil, c.spentErr
 		}
-		utxo, err := spentOutput(p, i)
-		if err != nil {
-			return nil, err
-		}
-		amounts[i] = utxo.Value
-		totalIn += utxo.Value
+		amounts[i] = c.utxo.Value
+		totalIn += c.utxo.Value
 		if totalIn > MaxMoney {
 			return nil, refuse("transaction", "inputs add up to more than 21 million BTC")
 		}
-		ip, w, err := matchInput(p, i, utxo, wallets, keys, fp)
-		if err != nil {
-			return nil, err
+		if c.matchErr != nil {
+			return nil, c.matchErr
 		}
-		if ip == nil {
+		if c.ip == nil {
 			continue
 		}
-		if pl.wallet != nil && pl.wallet != w {
-			return nil, refuse(where, "belongs to wallet %q while other inputs belong to %q", w.Name, pl.wallet.Name)
+		if pl.wallet != nil && pl.wallet != c.w {
+			return nil, refuse(where, "belongs to wallet %q while other inputs belong to %q", c.w.Name, pl.wallet.Name)
 		}
-		pl.wallet = w
-		ht := in.SighashType
-		if ht == 0 {
-			ht = psbt.SigHashAll
+		pl.wallet = c.w
+		if c.sighashErr != nil {
+			return nil, c.sighashErr
 		}
-		if ht != psbt.SigHashAll && !opts.AllowSighash {
-			return nil, refuse(where, "asks for sighash type %#x; only ALL is signed unless allowed for this run", uint32(ht))
+		if c.warn != "" {
+			sighashWarnings = append(sighashWarnings, c.warn)
 		}
-		for _, ps := range in.PartialSigs {
-			if len(ps.Sig) == 0 || psbt.SigHashType(ps.Sig[len(ps.Sig)-1]) != ht {
-				return nil, refuse(where, "carries a signature whose sighash byte differs from the input's sighash type")
-			}
+		if c.ip.derived.Index > maxIndex {
+			maxIndex = c.ip.derived.Index
 		}
-		ip.amount = utxo.Value
-		ip.hashTyp = ht
-		if ip.derived.Index > maxIndex {
-			maxIndex = ip.derived.Index
-		}
-		pl.inputs = append(pl.inputs, *ip)
+		pl.inputs = append(pl.inputs, *c.ip)
 	}
 	if pl.wallet == nil {
 		return nil, refuse("psbt", "no input belongs to a registered wallet of this signer")
@@ -320,12 +316,13 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	for i := range p.Inputs {
 		ri := ReviewInput{OutPoint: tx.Inputs[i].PrevOut.String(), Amount: amounts[i]}
 		if ip, ok := ours[i]; ok {
-			ri.Change, ri.Index, ri.Sign = ip.derived.Change, ip.derived.Index, true
+			ri.Change, ri.Index, ri.Sign, ri.SigHash = ip.derived.Change, ip.derived.Index, true, ip.hashTyp
 		} else {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("input %d does not belong to wallet %q and is not signed", i, w.Name))
 		}
 		r.Inputs = append(r.Inputs, ri)
 	}
+	r.Warnings = append(r.Warnings, sighashWarnings...)
 	var totalOut int64
 	for j, out := range tx.Outputs {
 		where := fmt.Sprintf("output %d", j)
@@ -350,7 +347,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	}
 	r.TotalOut = totalOut
 	r.Fee = totalIn - totalOut
-	r.VSize = estimateVSize(tx, p, w.desc, ours)
+	r.VSize, r.Uncounted = estimateVSize(tx, p, w.desc, ours)
 	maxFee, maxRate := opts.MaxFee, opts.MaxFeeRate
 	if maxFee == 0 {
 		maxFee = DefaultMaxFee
@@ -378,266 +375,65 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	return pl, nil
 }
 
-// matchInput decides whether input i belongs to one of the registered
-// wallets: a derivation claiming the signer's fingerprint must re-derive
-// from the seed, sit under the wallet's key origin, and the wallet must
-// derive exactly the spent script at that path. It returns nil, nil for
-// an input that claims no key of this signer.
-func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, keys *keyCache, fp wallet.Fingerprint) (*inputPlan, *registered, error) {
-	where := fmt.Sprintf("input %d", i)
-	in := &p.Inputs[i]
-	for _, d := range in.Bip32Derivation {
-		if wallet.Fingerprint(d.Fingerprint) != fp {
-			continue
-		}
-		path := wallet.Path(d.Path)
-		// The path is checked before anything is derived along it.
-		w, change, index, ok := locate(wallets, path)
-		if !ok {
-			return nil, nil, refuse(where, "our key at %s is not at a receive or change path of any registered wallet", path)
-		}
-		derived, err := w.desc.Derive(change, index)
-		if err != nil {
-			return nil, nil, refuseErr(where, "derive the registered wallet", err)
-		}
-		// The wallet's key for this signer was checked to re-derive from
-		// the seed when the wallet was loaded, so its child here is the
-		// seed's own key at path.
-		own := ownDerivedKey(derived, w.origin, path)
-		if own == nil || !bytes.Equal(own, d.PubKey) {
-			return nil, nil, refuse(where, "key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
-		}
-		k, err := keys.derive(path)
-		if err != nil {
-			return nil, nil, refuseErr(where, "cannot derive the claimed path "+path.String(), err)
-		}
-		if !bytes.Equal(derived.ScriptPubKey, utxo.PkScript) {
-			return nil, nil, refuse(where, "spends a script that wallet %q does not derive at %s", w.Name, path)
-		}
-		if in.WitnessScript != nil && !bytes.Equal(in.WitnessScript, derived.WitnessScript) {
-			return nil, nil, refuse(where, "witness script is not the one wallet %q derives at %s", w.Name, path)
-		}
-		if in.RedeemScript != nil && !bytes.Equal(in.RedeemScript, derived.RedeemScript) {
-			return nil, nil, refuse(where, "redeem script is not the one wallet %q derives at %s", w.Name, path)
-		}
-		if err := checkDerivations(where, in.Bip32Derivation, derived); err != nil {
-			return nil, nil, err
-		}
-		return &inputPlan{index: i, path: path, key: k, pubKey: own, derived: derived}, w, nil
-	}
-	return nil, nil, nil
-}
-
-// ownDerivedKey returns the public key, among a derivation's keys, of the
-// signer's own key (origin) at path.
-func ownDerivedKey(d *wallet.Derived, origin wallet.KeyOrigin, path wallet.Path) []byte {
-	for _, k := range d.Keys {
-		if k.Origin.Fingerprint == origin.Fingerprint && k.Origin.Path.Equal(path) {
-			return k.PubKey
-		}
-	}
-	return nil
-}
-
-// locate finds the registered wallet whose own key origin is the prefix of
-// path, with one branch step (0 receive, 1 change) and an index after it.
-func locate(wallets []*registered, path wallet.Path) (*registered, bool, uint32, bool) {
-	for _, w := range wallets {
-		o := w.origin.Path
-		if len(path) != len(o)+2 {
-			continue
-		}
-		prefix := true
-		for k := range o {
-			if path[k] != o[k] {
-				prefix = false
-				break
-			}
-		}
-		if !prefix {
-			continue
-		}
-		branch, index := path[len(o)], path[len(o)+1]
-		if branch > 1 || index >= wallet.Hardened {
-			continue
-		}
-		return w, branch == 1, index, true
-	}
-	return nil, false, 0, false
-}
-
-// checkDerivations refuses BIP-32 derivations that disagree with what the
-// registered wallet derives: a foreign key or a wrong path for a cosigner.
-func checkDerivations(where string, ds []psbt.Bip32Derivation, derived *wallet.Derived) error {
-	for _, d := range ds {
-		match := false
-		for _, k := range derived.Keys {
-			if bytes.Equal(k.PubKey, d.PubKey) {
-				if k.Origin.Fingerprint != wallet.Fingerprint(d.Fingerprint) || k.Origin.Path.String() != wallet.Path(d.Path).String() {
-					return refuse(where, "key %x is given origin %x/%s, the registered wallet says %s", d.PubKey, d.Fingerprint[:], wallet.Path(d.Path), k.Origin)
-				}
-				match = true
-			}
-		}
-		if !match {
-			return refuse(where, "key %x is not one of the registered wallet's keys", d.PubKey)
-		}
-	}
-	return nil
-}
-
-// reviewOutput classifies output j: change only if it re-derives exactly
-// from the registered wallet on the change branch, a registered
-// destination only if it re-derives exactly from that destination,
-// external otherwise. An output whose derivations claim either and do not
-// re-derive is refused.
-func reviewOutput(p *psbt.Packet, j int, w *registered, dsts []*destination, fp wallet.Fingerprint, maxIndex uint32, r *Review) (*ReviewOutput, error) {
-	where := fmt.Sprintf("output %d", j)
-	out := p.UnsignedTx.Outputs[j]
-	net := w.desc.Network()
-	addr, err := wallet.AddressFromScript(out.PkScript, net)
-	if err != nil {
-		addr = fmt.Sprintf("non-standard script %x", out.PkScript)
-		r.Warnings = append(r.Warnings, fmt.Sprintf("output %d pays a script with no address", j))
-	}
-	ro := &ReviewOutput{Address: addr, Amount: out.Value}
-	po := &p.Outputs[j]
-	var notOurs wallet.Path // a path of our key outside the wallet
-	for _, d := range po.Bip32Derivation {
-		if wallet.Fingerprint(d.Fingerprint) != fp {
-			continue
-		}
-		path := wallet.Path(d.Path)
-		if !underOrigin(w, path) {
-			if notOurs == nil {
-				notOurs = path
-			}
-			continue
-		}
-		rw, change, index, ok := locate([]*registered{w}, path)
-		if !ok {
-			return nil, refuse(where, "presented as change at %s, which is not a path of wallet %q", path, w.Name)
-		}
-		if !change {
-			return nil, refuse(where, "presented as change but on the receive branch (%s)", path)
-		}
-		derived, err := rw.desc.Derive(true, index)
-		if err != nil {
-			return nil, refuseErr(where, "derive the registered wallet", err)
-		}
-		if own := ownDerivedKey(derived, rw.origin, path); own == nil || !bytes.Equal(own, d.PubKey) {
-			return nil, refuse(where, "change key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.PubKey, fp, path)
-		}
-		if !bytes.Equal(derived.ScriptPubKey, out.PkScript) {
-			return nil, refuse(where, "presented as change at %s but is not the wallet's script there (another threshold, key set or script type)", path)
-		}
-		if po.WitnessScript != nil && !bytes.Equal(po.WitnessScript, derived.WitnessScript) {
-			return nil, refuse(where, "change witness script is not the one the wallet derives at %s", path)
-		}
-		if po.RedeemScript != nil && !bytes.Equal(po.RedeemScript, derived.RedeemScript) {
-			return nil, refuse(where, "change redeem script is not the one the wallet derives at %s", path)
-		}
-		if err := checkDerivations(where, po.Bip32Derivation, derived); err != nil {
-			return nil, err
-		}
-		if index > maxIndex+changeGapRefuse {
-			return nil, refuse(where, "change index %d is far beyond the inputs' (%d)", index, maxIndex)
-		}
-		if index > maxIndex+changeGapWarn {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("output %d: change index %d is more than %d past the inputs' highest index %d", j, index, changeGapWarn, maxIndex))
-		}
-		ro.Change, ro.Index = true, index
-		return ro, nil
-	}
-	if ok, err := verifyDestination(p, j, dsts, ro); ok || err != nil {
-		return ro, err
-	}
-	if notOurs != nil {
-		return nil, refuse(where, "presented as change at %s, which is not a path of wallet %q", notOurs, w.Name)
-	}
-	return ro, nil
-}
-
-// underOrigin reports whether path starts with the wallet's own key
-// origin path.
-func underOrigin(w *registered, path wallet.Path) bool {
-	o := w.origin.Path
-	return len(path) >= len(o) && path[:len(o)].Equal(o)
-}
-
-// checkGlobalXPubs refuses global xpubs that conflict with the registered
-// wallet: an xpub for one of its key origins that is not the wallet's key,
-// or one of the other network.
-func checkGlobalXPubs(p *psbt.Packet, w *registered) error {
-	net := w.desc.Network()
-	for _, gx := range p.XPubs {
-		k, err := wallet.ParseExtendedKeyBytes(gx.ExtendedKey, net)
-		if err != nil {
-			return refuseErr("global xpub", "does not fit the registered wallet's network "+net.String(), err)
-		}
-		for _, rk := range w.desc.Keys() {
-			if rk.Origin.Fingerprint == wallet.Fingerprint(gx.Fingerprint) && rk.Origin.Path.String() == wallet.Path(gx.Path).String() {
-				if k.String() != rk.Key.String() {
-					return refuse("global xpub", "for %s conflicts with the registered wallet's key", rk.Origin)
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// estimateVSize bounds the size of the signed transaction: the wallet's
-// inputs at their worst-case signed weight, others as they are.
-func estimateVSize(tx *psbt.Tx, p *psbt.Packet, d *wallet.Descriptor, ours map[int]*inputPlan) int {
-	base := tx.Copy()
-	for _, in := range base.Inputs {
-		in.ScriptSig, in.Witness = nil, nil
-	}
-	weight := base.Weight()
-	segwit := false
-	inputWeight := d.MaxInputWeight()
-	for i := range tx.Inputs {
-		if _, ok := ours[i]; ok {
-			weight += inputWeight - 4*41
-			if d.ScriptType() != wallet.P2SH {
-				segwit = true
-			}
-		}
-	}
-	if segwit && !base.HasWitness() {
-		weight += 2 // marker and flag
-	}
-	return int(math.Ceil(float64(weight) / 4))
-}
-
 // signPlan signs the planned inputs of p, returning a PSBT that holds
-// only the unsigned transaction and the new partial signatures.
-func signPlan(p *psbt.Packet, pl *plan) (*psbt.Packet, error) {
+// only the unsigned transaction and the new partial signatures. The
+// inputs are signed in parallel (RFC 6979 signatures are deterministic, so
+// the result is the same bytes for any number of workers), and an error
+// is the first in input order.
+func signPlan(p *psbt.Packet, pl *plan, nworkers int) (*psbt.Packet, error) {
 	out, err := psbt.New(p.UnsignedTx.Copy())
 	if err != nil {
 		return nil, err
 	}
 	out.Version = p.Version // answer in the version received
+	// Parents first, in order: the workers then only read them.
+	parents := make([]*wallet.ExtendedKey, len(pl.inputs))
+	for k := range pl.inputs {
+		if parents[k], err = pl.keys.parent(pl.inputs[k].path); err != nil {
+			return nil, fmt.Errorf("input %d: derive %s: %w", pl.inputs[k].index, pl.inputs[k].path, err)
+		}
+	}
 	cache := psbt.NewSigHashCache(p.UnsignedTx)
-	for _, ip := range pl.inputs {
-		k := ip.key
-		priv, err := k.PrivateKey()
-		if err != nil {
-			return nil, fmt.Errorf("input %d: %w", ip.index, err)
+	st := pl.wallet.desc.ScriptType()
+	sigs := make([][]byte, len(pl.inputs))
+	errs := make([]error, len(pl.inputs))
+	forEach(len(pl.inputs), nworkers, func(k int) bool {
+		sigs[k], errs[k] = signInput(p.UnsignedTx, cache, st, parents[k], &pl.inputs[k])
+		return errs[k] == nil
+	})
+	for k := range pl.inputs {
+		if errs[k] != nil {
+			return nil, errs[k]
 		}
-		hash, err := sigHash(p.UnsignedTx, cache, pl.wallet.desc.ScriptType(), &ip)
-		if err != nil {
-			return nil, fmt.Errorf("input %d: sighash: %w", ip.index, err)
-		}
-		sig := ecdsa.Sign(priv, hash[:]).Serialize()
-		sig = append(sig, byte(ip.hashTyp))
-		priv.Zero()
-		out.Inputs[ip.index].PartialSigs = append(out.Inputs[ip.index].PartialSigs, psbt.PartialSig{PubKey: ip.pubKey, Sig: sig})
+		ip := &pl.inputs[k]
+		in := &out.Inputs[ip.index]
+		in.PartialSigs = append(in.PartialSigs, psbt.PartialSig{PubKey: ip.pubKey, Sig: sigs[k]})
 		if ip.hashTyp != psbt.SigHashAll {
-			out.Inputs[ip.index].SighashType = ip.hashTyp
+			in.SighashType = ip.hashTyp
 		}
 	}
 	return out, nil
+}
+
+// signInput derives the key of input ip from its parent, signs, and wipes
+// the key.
+func signInput(tx *psbt.Tx, cache *psbt.SigHashCache, st wallet.ScriptType, parent *wallet.ExtendedKey, ip *inputPlan) ([]byte, error) {
+	k, err := parent.Child(ip.path[len(ip.path)-1])
+	if err != nil {
+		return nil, fmt.Errorf("input %d: derive %s: %w", ip.index, ip.path, err)
+	}
+	defer k.Zero()
+	priv, err := k.PrivateKey()
+	if err != nil {
+		return nil, fmt.Errorf("input %d: %w", ip.index, err)
+	}
+	defer priv.Zero()
+	hash, err := sigHash(tx, cache, st, ip)
+	if err != nil {
+		return nil, fmt.Errorf("input %d: sighash: %w", ip.index, err)
+	}
+	sig := ecdsa.Sign(priv, hash[:]).Serialize()
+	return append(sig, byte(ip.hashTyp)), nil
 }
 
 // sigHash is the hash input ip's signature commits to: BIP-143 over the
@@ -668,7 +464,10 @@ func (ks *Keystore) SignBytes(raw []byte, opts Options, approve Approver) ([]byt
 	if kind != airgap.KindPSBT {
 		return nil, nil, refuse("psbt", "the input holds %s, not a PSBT", kind)
 	}
-	p, err := psbt.Parse(bin)
+	// Derivation keys are taken as bytes: every one the signer uses is
+	// compared with its own derivation, and the rest are checked to be
+	// keys during the review (checkKeys).
+	p, err := psbt.ParseWith(bin, psbt.ParseOptions{DerivationKeysAsBytes: true})
 	if err != nil {
 		return nil, nil, refuseErr("psbt", "malformed", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/kinko-project/kinko/internal/untrusted"
 	"strconv"
 	"strings"
 )
@@ -78,7 +79,7 @@ func quoteShort(s string) string {
 	if len(s) > 12 {
 		return fmt.Sprintf("element of %d characters", len(s))
 	}
-	return strconv.Quote(s)
+	return untrusted.Quote(s, 0)
 }
 
 // String returns the path as "m/48h/1h/0h/2h", with h marking hardened

@@ -13,19 +13,27 @@ func (d *Descriptor) MaxInputWeight() int {
 	if err != nil {
 		return 0
 	}
-	m := d.Threshold()
-	script := len(der.Script)
+	return MaxSpendWeight(d.ScriptType(), d.Threshold(), der.Script)
+}
+
+// MaxSpendWeight is the weight of an input spending an output of type st
+// once signed, with the largest signatures: m of them for an m-of-n
+// multisig whose witness or redeem script is script, one (and a
+// compressed key) for the single-key types, whose script is ignored. It
+// is 0 for an unknown type.
+func MaxSpendWeight(st ScriptType, m int, script []byte) int {
 	sigs := m * (1 + MaxSigSize)
+	n := len(script)
 	witness := 0
 	scriptSig := 0
-	switch d.ScriptType() {
+	switch st {
 	case P2WSH:
-		witness = varIntSize(m+2) + 1 + sigs + varIntSize(script) + script
+		witness = varIntSize(m+2) + 1 + sigs + varIntSize(n) + n
 	case P2SHP2WSH:
 		scriptSig = 1 + 34
-		witness = varIntSize(m+2) + 1 + sigs + varIntSize(script) + script
+		witness = varIntSize(m+2) + 1 + sigs + varIntSize(n) + n
 	case P2SH:
-		scriptSig = 1 + sigs + pushSize(script) + script
+		scriptSig = 1 + sigs + pushSize(n) + n
 	case P2WPKH:
 		// Witness: item count, <sig>, <33-byte key>.
 		witness = 1 + 1 + MaxSigSize + 1 + 33
@@ -33,6 +41,8 @@ func (d *Descriptor) MaxInputWeight() int {
 		// scriptSig: the push of the 22-byte program.
 		scriptSig = 1 + 22
 		witness = 1 + 1 + MaxSigSize + 1 + 33
+	default:
+		return 0
 	}
 	return 4*(32+4+4+varIntSize(scriptSig)+scriptSig) + witness
 }

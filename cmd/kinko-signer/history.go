@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kinko-project/kinko/internal/untrusted"
 	"strings"
 
 	"github.com/kinko-project/kinko/internal/cli"
@@ -51,7 +52,7 @@ func (e *env) history(args []string) error {
 		for i, en := range h {
 			// Names and addresses were checked when recorded; they are
 			// quoted all the same, as the file could be edited.
-			fmt.Fprintf(&b, "%d\t%s\t%q\t%s\tsent %s\n", i, en.Time.UTC().Format("2006-01-02T15:04:05Z"), en.Wallet, sanitize(en.TxID), wallet.FormatAmount(en.Spent))
+			fmt.Fprintf(&b, "%d\t%s\t%q\t%s\tsent %s\n", i, en.Time.UTC().Format("2006-01-02T15:04:05Z"), en.Wallet, untrusted.Text(en.TxID), wallet.FormatAmount(en.Spent))
 			if len(en.Outputs) == 0 {
 				b.WriteString("\t(outputs not recorded)\n")
 			}
@@ -63,7 +64,7 @@ func (e *env) history(args []string) error {
 				case o.Destination != "":
 					to = fmt.Sprintf("registered wallet %q", o.Destination)
 				}
-				fmt.Fprintf(&b, "\toutput %d: %s %s %s\n", j, wallet.FormatAmount(o.Amount), to, sanitize(o.Address))
+				fmt.Fprintf(&b, "\toutput %d: %s %s %s\n", j, wallet.FormatAmount(o.Amount), to, untrusted.Text(o.Address))
 			}
 		}
 		if verr == nil {
@@ -77,15 +78,4 @@ func (e *env) history(args []string) error {
 		return cli.WithHint(cli.ExitRefused, verr, "the keystore's signing history was altered; the daily limit counts from it")
 	}
 	return verr
-}
-
-// sanitize quotes s if it holds anything but printable ASCII without
-// spaces, so that nothing read from a file drives the terminal.
-func sanitize(s string) string {
-	for _, r := range s {
-		if r <= ' ' || r > '~' {
-			return fmt.Sprintf("%q", s)
-		}
-	}
-	return s
 }

@@ -45,9 +45,17 @@ func FuzzParse(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The lax parse takes all that the strict one takes, the same.
+		lax, laxErr := ParseWith(b, ParseOptions{DerivationKeysAsBytes: true})
 		p, err := Parse(b)
 		if err != nil {
 			return
+		}
+		if laxErr != nil {
+			t.Fatalf("ParseWith refuses what Parse takes: %v", laxErr)
+		}
+		if ls, err := lax.Serialize(); err != nil || len(ls) != len(b) {
+			t.Fatalf("ParseWith gives another packet (%v)", err)
 		}
 		s, err := p.Serialize()
 		if err != nil {

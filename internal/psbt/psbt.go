@@ -315,7 +315,22 @@ pairs:
 // Parse decodes a binary (not base64) PSBT version 0. It is strict: see the
 // package documentation and the error variables for what it rejects. The
 // returned Packet does not alias b.
-func Parse(b []byte) (*Packet, error) {
+func Parse(b []byte) (*Packet, error) { return ParseWith(b, ParseOptions{}) }
+
+// ParseOptions relax one check of Parse for a caller that makes it
+// itself.
+type ParseOptions struct {
+	// DerivationKeysAsBytes takes the public key of every BIP-32
+	// derivation (input and output) on its length and prefix alone,
+	// without the square root that proves it a point on the curve: a
+	// third of the cost of parsing a large PSBT. It is for a caller that
+	// uses no such key before comparing its bytes with a key it derived
+	// itself, which is a point: the signer.
+	DerivationKeysAsBytes bool
+}
+
+// ParseWith is Parse with opts.
+func ParseWith(b []byte, opts ParseOptions) (*Packet, error) {
 	if len(b) > MaxSize {
 		return nil, fmt.Errorf("psbt: %w: %d bytes", ErrTooLarge, len(b))
 	}
@@ -328,7 +343,7 @@ func Parse(b []byte) (*Packet, error) {
 		return nil, err
 	}
 	if globalVersionOf(gpairs) == 2 {
-		return parseV2(r, gpairs)
+		return parseV2(r, gpairs, opts)
 	}
 	p := &Packet{}
 	if err := p.decodeGlobal(gpairs); err != nil {
@@ -345,7 +360,7 @@ func Parse(b []byte) (*Packet, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.Inputs[i].decode(pairs, name, tx.Inputs[i].PrevOut); err != nil {
+		if err := p.Inputs[i].decode(pairs, name, tx.Inputs[i].PrevOut, opts.DerivationKeysAsBytes); err != nil {
 			return nil, err
 		}
 	}
@@ -359,7 +374,7 @@ func Parse(b []byte) (*Packet, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.Outputs[i].decode(pairs, name); err != nil {
+		if err := p.Outputs[i].decode(pairs, name, opts.DerivationKeysAsBytes); err != nil {
 			return nil, err
 		}
 	}
@@ -506,6 +521,17 @@ func checkPubKey(k []byte) error {
 	return nil
 }
 
+// checkPubKeyForm checks the length and prefix of a public key only.
+func checkPubKeyForm(k []byte) error {
+	switch {
+	case len(k) == 33 && (k[0] == 2 || k[0] == 3), len(k) == 65 && k[0] == 4:
+		return nil
+	case len(k) != 33 && len(k) != 65:
+		return fmt.Errorf("%w: public key must be 33 or 65 bytes, have %d", ErrInvalidKey, len(k))
+	}
+	return fmt.Errorf("%w: public key prefix %#02x", ErrInvalidKey, k[0])
+}
+
 // checkProprietary checks <compact size id length> <id> <compact size subtype> <key data>.
 func checkProprietary(data []byte) error {
 	r := &reader{b: data}
@@ -518,7 +544,7 @@ func checkProprietary(data []byte) error {
 	return nil
 }
 
-func (in *Input) decode(pairs []kv, name string, prev OutPoint) error {
+func (in *Input) decode(pairs []kv, name string, prev OutPoint, lax bool) error {
 	counts, others := countTypes(pairs, inNonWitnessUTXO, inWitnessUTXO, inPartialSig, inSighashType, inRedeemScript,
 		inWitnessScript, inBip32Derivation, inFinalScriptSig, inFinalWitness)
 	in.PartialSigs = slices.Grow(in.PartialSigs, counts[2])
@@ -526,14 +552,14 @@ func (in *Input) decode(pairs []kv, name string, prev OutPoint) error {
 	in.Unknowns = slices.Grow(in.Unknowns, others)
 	for _, pair := range pairs {
 		t, data, _ := keyType(pair.key)
-		if err := in.decodePair(t, data, pair, prev); err != nil {
+		if err := in.decodePair(t, data, pair, prev, lax); err != nil {
 			return fieldErr(name, t, err)
 		}
 	}
 	return nil
 }
 
-func (in *Input) decodePair(t uint64, data []byte, pair kv, prev OutPoint) error {
+func (in *Input) decodePair(t uint64, data []byte, pair kv, prev OutPoint, lax bool) error {
 	v := pair.value
 	switch t {
 	case inNonWitnessUTXO:
@@ -593,7 +619,7 @@ func (in *Input) decodePair(t uint64, data []byte, pair kv, prev OutPoint) error
 		}
 		in.WitnessScript = bytes.Clone(v)
 	case inBip32Derivation:
-		d, err := decodeDerivation(data, v)
+		d, err := decodeDerivation(data, v, lax)
 		if err != nil {
 			return err
 		}
@@ -625,8 +651,12 @@ func (in *Input) decodePair(t uint64, data []byte, pair kv, prev OutPoint) error
 	return nil
 }
 
-func decodeDerivation(data, v []byte) (Bip32Derivation, error) {
-	if err := checkPubKey(data); err != nil {
+func decodeDerivation(data, v []byte, lax bool) (Bip32Derivation, error) {
+	check := checkPubKey
+	if lax {
+		check = checkPubKeyForm
+	}
+	if err := check(data); err != nil {
 		return Bip32Derivation{}, err
 	}
 	fp, path, err := decodeKeyOrigin(v)
@@ -722,20 +752,20 @@ func checkTapBip32(data, v []byte) error {
 	return err
 }
 
-func (out *Output) decode(pairs []kv, name string) error {
+func (out *Output) decode(pairs []kv, name string, lax bool) error {
 	counts, others := countTypes(pairs, outRedeemScript, outWitnessScript, outBip32Derivation)
 	out.Bip32Derivation = slices.Grow(out.Bip32Derivation, counts[2])
 	out.Unknowns = slices.Grow(out.Unknowns, others)
 	for _, pair := range pairs {
 		t, data, _ := keyType(pair.key)
-		if err := out.decodePair(t, data, pair); err != nil {
+		if err := out.decodePair(t, data, pair, lax); err != nil {
 			return fieldErr(name, t, err)
 		}
 	}
 	return nil
 }
 
-func (out *Output) decodePair(t uint64, data []byte, pair kv) error {
+func (out *Output) decodePair(t uint64, data []byte, pair kv, lax bool) error {
 	v := pair.value
 	switch t {
 	case outRedeemScript:
@@ -749,7 +779,7 @@ func (out *Output) decodePair(t uint64, data []byte, pair kv) error {
 		}
 		out.WitnessScript = bytes.Clone(v)
 	case outBip32Derivation:
-		d, err := decodeDerivation(data, v)
+		d, err := decodeDerivation(data, v, lax)
 		if err != nil {
 			return err
 		}
@@ -992,7 +1022,7 @@ func (p *Packet) validate(global []kv, inputs, outputs [][]kv) (*Packet, error) 
 		if err := canonical(pairs, name); err != nil {
 			return nil, err
 		}
-		if err := q.Inputs[i].decode(pairs, name, tx.Inputs[i].PrevOut); err != nil {
+		if err := q.Inputs[i].decode(pairs, name, tx.Inputs[i].PrevOut, false); err != nil {
 			return nil, err
 		}
 		if i < len(p.Inputs) {
@@ -1003,7 +1033,7 @@ func (p *Packet) validate(global []kv, inputs, outputs [][]kv) (*Packet, error) 
 			if err := checkUnknowns(p.Inputs[i].Unknowns, name, func(pair kv) (bool, error) {
 				var s Input
 				t, data, _ := keyType(pair.key)
-				err := s.decodePair(t, data, pair, prev)
+				err := s.decodePair(t, data, pair, prev, false)
 				return len(s.Unknowns) == 1, err
 			}); err != nil {
 				return nil, err
@@ -1016,14 +1046,14 @@ func (p *Packet) validate(global []kv, inputs, outputs [][]kv) (*Packet, error) 
 		if err := canonical(pairs, name); err != nil {
 			return nil, err
 		}
-		if err := q.Outputs[i].decode(pairs, name); err != nil {
+		if err := q.Outputs[i].decode(pairs, name, false); err != nil {
 			return nil, err
 		}
 		if i < len(p.Outputs) {
 			if err := checkUnknowns(p.Outputs[i].Unknowns, name, func(pair kv) (bool, error) {
 				var s Output
 				t, data, _ := keyType(pair.key)
-				err := s.decodePair(t, data, pair)
+				err := s.decodePair(t, data, pair, false)
 				return len(s.Unknowns) == 1, err
 			}); err != nil {
 				return nil, err

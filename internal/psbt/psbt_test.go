@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/btcsuite/btcd/btcec/v2"
 )
 
 // rawPSBT assembles a PSBT from maps of raw key-value pairs.
@@ -259,5 +261,48 @@ func TestTooManyPairsInAll(t *testing.T) {
 	}
 	if _, err := Parse(b); !errors.Is(err, ErrTooManyPairs) {
 		t.Fatalf("%d pairs in all: %v, want ErrTooManyPairs", n*MaxMapPairs, err)
+	}
+}
+
+// TestParseDerivationKeysAsBytes: a derivation key with a valid prefix
+// that is no point is refused by Parse, and kept as bytes by ParseWith
+// DerivationKeysAsBytes, which still refuses a wrong length or prefix.
+func TestParseDerivationKeysAsBytes(t *testing.T) {
+	tx := &Tx{Version: 2,
+		Inputs:  []*TxIn{{PrevOut: OutPoint{Index: 1}, Sequence: 0xffffffff}},
+		Outputs: []*TxOut{{Value: 1000, PkScript: []byte{0x51}}},
+	}
+	p, err := New(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := testPub(t, 1)
+	p.Inputs[0].Bip32Derivation = []Bip32Derivation{{PubKey: good, Fingerprint: [4]byte{1, 2, 3, 4}, Path: []uint32{0x80000054, 0}}}
+	raw, err := p.Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []byte
+	for x := byte(1); bad == nil; x++ {
+		k := make([]byte, 33)
+		k[0], k[32] = 3, x
+		if _, err := btcec.ParsePubKey(k); err != nil {
+			bad = k
+		}
+	}
+	offCurve := bytes.Replace(raw, good, bad, 1)
+	if _, err := Parse(offCurve); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("Parse: %v, want ErrInvalidKey", err)
+	}
+	q, err := ParseWith(offCurve, ParseOptions{DerivationKeysAsBytes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(q.Inputs[0].Bip32Derivation[0].PubKey, bad) {
+		t.Error("the key was not kept")
+	}
+	badPrefix := append([]byte{5}, good[1:]...)
+	if _, err := ParseWith(bytes.Replace(raw, good, badPrefix, 1), ParseOptions{DerivationKeysAsBytes: true}); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("prefix 5: %v, want ErrInvalidKey", err)
 	}
 }

@@ -111,7 +111,7 @@ func compactValue(v []byte) (uint64, error) {
 }
 
 // parseV2 reads the rest of a version 2 PSBT whose global map is gpairs.
-func parseV2(r *reader, gpairs []kv) (*Packet, error) {
+func parseV2(r *reader, gpairs []kv, opts ParseOptions) (*Packet, error) {
 	const name = "global"
 	tx := &Tx{}
 	extra := &v2Fields{}
@@ -220,13 +220,13 @@ func parseV2(r *reader, gpairs []kv) (*Packet, error) {
 	}
 	p.Inputs = make([]Input, len(inPairs))
 	for i, pairs := range inPairs {
-		if err := p.Inputs[i].decode(pairs, inputMap(i), tx.Inputs[i].PrevOut); err != nil {
+		if err := p.Inputs[i].decode(pairs, inputMap(i), tx.Inputs[i].PrevOut, opts.DerivationKeysAsBytes); err != nil {
 			return nil, err
 		}
 	}
 	p.Outputs = make([]Output, len(outPairs))
 	for i, pairs := range outPairs {
-		if err := p.Outputs[i].decode(pairs, outputMap(i)); err != nil {
+		if err := p.Outputs[i].decode(pairs, outputMap(i), opts.DerivationKeysAsBytes); err != nil {
 			return nil, err
 		}
 	}

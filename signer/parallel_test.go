@@ -1,0 +1,98 @@
+package signer_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/kinko-project/kinko/internal/psbt"
+	"github.com/kinko-project/kinko/signer"
+	"github.com/kinko-project/kinko/wallet"
+)
+
+// TestRefusalsAnyWorkers runs the refusal corpus with 1 and with 8
+// workers: the same refusal, word for word, and nothing signed.
+func TestRefusalsAnyWorkers(t *testing.T) {
+	for _, c := range refusalCases {
+		t.Run(c.name, func(t *testing.T) {
+			var msgs []string
+			for _, w := range []int{1, 8} {
+				f := newFixture(t, wallet.P2WSH, 2, 3, 2)
+				p := f.build()
+				c.alter(f, p)
+				opts := c.opts
+				opts.Workers = w
+				out, _, err := f.sign(p, opts)
+				refused(t, out, err, c.want)
+				if err != nil {
+					msgs = append(msgs, err.Error())
+				}
+			}
+			if len(msgs) == 2 && msgs[0] != msgs[1] {
+				t.Errorf("1 worker: %s\n8 workers: %s", msgs[0], msgs[1])
+			}
+		})
+	}
+}
+
+// TestFirstRefusalInOrder breaks several inputs of a 64-input PSBT in
+// different ways: whatever the number of workers and however they are
+// scheduled, the refusal names the first broken input.
+func TestFirstRefusalInOrder(t *testing.T) {
+	f := newFixture(t, wallet.P2WSH, 2, 3, 64)
+	good := f.build()
+	breakers := []func(p *psbt.Packet, i int){
+		func(p *psbt.Packet, i int) { p.Inputs[i].NonWitnessUTXO = nil },
+		func(p *psbt.Packet, i int) {
+			other, _ := f.desc.Derive(false, 63-uint32(i))
+			p.Inputs[i].WitnessScript = other.WitnessScript
+		},
+		func(p *psbt.Packet, i int) { p.Inputs[i].SighashType = psbt.SigHashNone },
+		func(p *psbt.Packet, i int) { p.Inputs[i].FinalScriptWitness = [][]byte{{1}} },
+	}
+	for _, first := range []int{0, 17, 40, 63} {
+		p := good.Copy()
+		for k, i := range []int{first, first + 5, first + 11, first + 23} {
+			if i < 64 {
+				breakers[(k+first)%len(breakers)](p, i)
+			}
+		}
+		var want string
+		for _, w := range []int{1, 2, 3, 8, 64} {
+			for rep := 0; rep < 3; rep++ {
+				out, _, err := f.ks[0].Sign(p.Copy(), signer.Options{Workers: w}, nil)
+				refused(t, out, err, fmt.Sprintf("input %d", first))
+				if err == nil {
+					continue
+				}
+				if want == "" {
+					want = err.Error()
+				} else if err.Error() != want {
+					t.Errorf("first broken input %d, %d workers: %s, want %s", first, w, err, want)
+				}
+			}
+		}
+	}
+}
+
+// TestSignSameBytesAnyWorkers signs one PSBT with 1, 2, 3 and 8 workers:
+// the partial PSBT is the same bytes each time.
+func TestSignSameBytesAnyWorkers(t *testing.T) {
+	f := newFixture(t, wallet.P2WSH, 2, 3, 40)
+	raw, err := f.build().Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	for _, w := range []int{1, 2, 3, 8} {
+		out, _, err := f.ks[0].SignBytes(raw, signer.Options{Workers: w}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want == nil {
+			want = out
+		} else if !bytes.Equal(out, want) {
+			t.Errorf("%d workers signed other bytes", w)
+		}
+	}
+}
