@@ -33,6 +33,12 @@ type Derived struct {
 	// Keys are the script's keys in script order (BIP-67 sorted for
 	// sortedmulti); a single key's descriptor has one.
 	Keys []DerivedKey
+
+	// Taproot is set for tr() only: the internal key, output key and
+	// every leaf. Script and Keys are then those of the first leaf (their
+	// keys x-only in the script, 33-byte compressed in Keys), and
+	// WitnessScript and RedeemScript are nil.
+	Taproot *TaprootSpend
 }
 
 // DerivedKey is one public key of a derived script with its origin: the
@@ -86,6 +92,9 @@ func (d *Descriptor) Derive(change bool, index uint32) (*Derived, error) {
 func (d *Descriptor) deriveBranch(b int, index uint32) (*Derived, error) {
 	if err := d.checkRange(index, 1); err != nil {
 		return nil, fmt.Errorf("descriptor: %w", err)
+	}
+	if d.st == P2TR {
+		return d.deriveTr(b, index)
 	}
 	var err error
 	out := &Derived{Change: b > 0, Index: index, Keys: make([]DerivedKey, len(d.keys))}
@@ -203,6 +212,21 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 	}
 	if err := d.checkRange(from, count); err != nil {
 		return nil, fmt.Errorf("descriptor: %w", err)
+	}
+	if d.st == P2TR {
+		// Each script costs a tweak: derive them one by one.
+		out := make([][]byte, 0, min(count, 1<<16))
+		for i := uint64(from); i < uint64(from)+uint64(count); i++ {
+			if !d.ranged && i > 0 {
+				break
+			}
+			dv, err := d.deriveTr(b, uint32(i))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, dv.ScriptPubKey)
+		}
+		return out, nil
 	}
 	if !d.ranged {
 		if count == 0 {

@@ -42,6 +42,12 @@ type Descriptor struct {
 	ranged    bool // every key ends in /*
 	body      string
 	checksum  string
+
+	// tr() only: the internal key (index into keys), the leaves and the
+	// tree over them.
+	internal int
+	leaves   []tapLeafExpr
+	tree     *tapNode
 }
 
 // ParseDescriptor parses a descriptor kinko can watch: a multisig, wsh(M),
@@ -64,6 +70,12 @@ func ParseDescriptor(s string, net *Network) (*Descriptor, error) {
 		return nil, fmt.Errorf("descriptor: %w", err)
 	}
 	d := &Descriptor{}
+	if strings.HasPrefix(body, "tr(") {
+		if err := d.parseTr(body, net); err != nil {
+			return nil, fmt.Errorf("descriptor: %w", err)
+		}
+		return d, nil
+	}
 	args, err := d.parseScript(body)
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: %w", err)
@@ -86,7 +98,7 @@ func ParseDescriptor(s string, net *Network) (*Descriptor, error) {
 	d.keys = make([]keyExpr, len(args))
 	budget := maxDerivations
 	for i, a := range args {
-		if err := parseKeyExpr(a, net, &d.keys[i], &budget); err != nil {
+		if err := parseKeyExpr(a, net, &d.keys[i], &budget, false); err != nil {
 			return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
 		}
 	}
@@ -139,7 +151,7 @@ func (d *Descriptor) parseScript(s string) ([]string, error) {
 	case "multi":
 	case "sortedmulti":
 		d.sorted = true
-	case "wsh", "sh", "wpkh":
+	case "wsh", "sh", "wpkh", "tr":
 		return nil, fmt.Errorf("%w: %s() inside %s", ErrInvalidDescriptor, mname, d.st.wrapper())
 	default:
 		return nil, unsupported(mname)
@@ -201,8 +213,10 @@ func funcName(s string) string {
 
 func unsupported(name string) error {
 	switch name {
-	case "pk", "pkh", "combo", "tr", "raw", "addr", "rawtr", "multi_a", "sortedmulti_a":
-		return fmt.Errorf("%w: %s; kinko handles wsh(), sh(wsh()) and sh() around multi() or sortedmulti(), and wpkh() and sh(wpkh())",
+	case "multi_a", "sortedmulti_a":
+		return fmt.Errorf("%w: %s outside tr(); tapscript multisig goes in tr(KEY,%s(…))", ErrInvalidDescriptor, funcName(name), name)
+	case "pk", "pkh", "combo", "raw", "addr", "rawtr":
+		return fmt.Errorf("%w: %s; kinko handles wsh(), sh(wsh()) and sh() around multi() or sortedmulti(), tr() with multi_a() or sortedmulti_a() leaves, and wpkh() and sh(wpkh())",
 			ErrUnsupportedDescriptor, funcName(name))
 	}
 	return fmt.Errorf("%w: unknown script expression %s", ErrInvalidDescriptor, funcName(name))
@@ -228,13 +242,16 @@ func parseThreshold(s string) (int, error) {
 // NewMultisig returns the descriptor of a threshold-of-len(keys) multisig
 // of type st over the records' keys, each with its origin and "/<0;1>/*".
 // It is sortedmulti (BIP-67), so the order of keys does not change the
-// addresses. Every record must pass Validate and be of net's family (net
+// addresses; for P2TR it is tr(NUMS,sortedmulti_a(…)), whose internal key
+// is BIP-341's unspendable [NUMSKey], so that it is spent only by the
+// script path. Every record must pass Validate and be of net's family (net
 // nil: the first key's network).
 func NewMultisig(net *Network, st ScriptType, threshold int, keys []*KeyRecord) (*Descriptor, error) {
 	return newMultisig(net, st, true, threshold, keys)
 }
 
-// NewUnsortedMultisig is NewMultisig with multi() instead of sortedmulti():
+// NewUnsortedMultisig is NewMultisig with multi() (multi_a() for P2TR)
+// instead of sortedmulti():
 // the keys go into the script in the order given, which every signer must
 // then register in that same order.
 func NewUnsortedMultisig(net *Network, st ScriptType, threshold int, keys []*KeyRecord) (*Descriptor, error) {
@@ -245,7 +262,7 @@ func newMultisig(net *Network, st ScriptType, sorted bool, threshold int, keys [
 	if st.singleKey() {
 		return nil, fmt.Errorf("descriptor: %w %s for a multisig: it is a single-key type", ErrUnknownScriptType, st)
 	}
-	if st != P2WSH && st != P2SHP2WSH && st != P2SH {
+	if st != P2WSH && st != P2SHP2WSH && st != P2SH && st != P2TR {
 		return nil, fmt.Errorf("descriptor: %w %s", ErrUnknownScriptType, st)
 	}
 	if threshold < 1 {
@@ -254,24 +271,19 @@ func newMultisig(net *Network, st ScriptType, sorted bool, threshold int, keys [
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("descriptor: %w: no keys", ErrInvalidDescriptor)
 	}
+	if len(keys) > 20 {
+		return nil, fmt.Errorf("descriptor: %w: %d keys, at most 20", ErrTooManyKeys, len(keys))
+	}
+	if st == P2TR {
+		return newTaprootMultisig(net, sorted, threshold, keys)
+	}
 	d := &Descriptor{st: st, sorted: sorted, threshold: threshold, keys: make([]keyExpr, len(keys))}
 	for i, r := range keys {
-		if r == nil {
-			return nil, fmt.Errorf("descriptor: key %d: no key record", i+1)
-		}
-		if err := r.Validate(); err != nil {
+		k, err := recordKeyExpr(net, r)
+		if err != nil {
 			return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
 		}
-		if net != nil && !SameFamily(net, r.Key.Network()) {
-			return nil, fmt.Errorf("descriptor: key %d: %w: %s key, not for %s", i+1, ErrNetworkMismatch, r.Key.Network(), net)
-		}
-		xk := *r.Key
-		origin := KeyOrigin{Fingerprint: r.Origin.Fingerprint, Path: slices.Clone(r.Origin.Path)}
-		k := &d.keys[i]
-		*k = keyExpr{origin: &origin, xpub: &xk, multi: []uint32{0, 1}, post: Path{}, wild: true}
-		if err := k.derive(); err != nil {
-			return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
-		}
+		d.keys[i] = k
 	}
 	if net == nil {
 		net = keys[0].Key.Network()
@@ -280,6 +292,28 @@ func newMultisig(net *Network, st ScriptType, sorted bool, threshold int, keys [
 		return nil, fmt.Errorf("descriptor: %w", err)
 	}
 	return d, nil
+}
+
+// recordKeyExpr returns the key expression "[origin]xpub/<0;1>/*" of a
+// key record, which must pass Validate and be of net's family (if net is
+// not nil).
+func recordKeyExpr(net *Network, r *KeyRecord) (keyExpr, error) {
+	if r == nil {
+		return keyExpr{}, errors.New("no key record")
+	}
+	if err := r.Validate(); err != nil {
+		return keyExpr{}, err
+	}
+	if net != nil && !SameFamily(net, r.Key.Network()) {
+		return keyExpr{}, fmt.Errorf("%w: %s key, not for %s", ErrNetworkMismatch, r.Key.Network(), net)
+	}
+	xk := *r.Key
+	origin := KeyOrigin{Fingerprint: r.Origin.Fingerprint, Path: slices.Clone(r.Origin.Path)}
+	k := keyExpr{origin: &origin, xpub: &xk, multi: []uint32{0, 1}, post: Path{}, wild: true}
+	if err := k.derive(); err != nil {
+		return keyExpr{}, err
+	}
+	return k, nil
 }
 
 // finish checks the parsed keys against each other and the script type,
@@ -433,19 +467,21 @@ func (d *Descriptor) Checksum() string { return d.checksum }
 // Network returns the descriptor's network.
 func (d *Descriptor) Network() *Network { return d.net }
 
-// ScriptType returns P2WSH, P2SHP2WSH or P2SH for a multisig, P2WPKH or
-// P2SHP2WPKH for a single key.
+// ScriptType returns P2WSH, P2SHP2WSH, P2SH or P2TR for a multisig, P2WPKH
+// or P2SHP2WPKH for a single key.
 func (d *Descriptor) ScriptType() ScriptType { return d.st }
 
 // IsMultisig reports whether the descriptor is a multisig (wsh, sh-wsh,
 // sh); false for a single key (wpkh, sh-wpkh).
 func (d *Descriptor) IsMultisig() bool { return !d.st.singleKey() }
 
-// Threshold returns the number of signatures required: 1 for a single key.
+// Threshold returns the number of signatures required: 1 for a single key;
+// for tr(), that of the first leaf.
 func (d *Descriptor) Threshold() int { return d.threshold }
 
-// Sorted reports whether the descriptor is sortedmulti (BIP-67 key order);
-// false for a single key.
+// Sorted reports whether the descriptor is sortedmulti (BIP-67 key order)
+// or, for tr(), whether every leaf is sortedmulti_a; false for a single
+// key.
 func (d *Descriptor) Sorted() bool { return d.sorted }
 
 // IsRange reports whether the keys end in /*, so that the descriptor has
@@ -457,14 +493,25 @@ func (d *Descriptor) IsRange() bool { return d.ranged }
 func (d *Descriptor) HasChange() bool { return d.nBranches > 1 }
 
 // Keys returns a record for each extended key, in descriptor order (plain
-// hex keys have none and are skipped). A key written without origin gets
+// hex keys have none and are skipped; a tr() key written twice is listed
+// once; a tr() internal key that is an extended key is listed too). A key written without origin gets
 // its own fingerprint and an empty path as origin. The records are copies.
 func (d *Descriptor) Keys() []*KeyRecord {
 	var out []*KeyRecord
+	seen := make(map[string]bool)
 	for i := range d.keys {
 		k := &d.keys[i]
 		if k.xpub == nil {
 			continue
+		}
+		if d.st == P2TR {
+			// A key may be in several leaves: list it once.
+			var b strings.Builder
+			k.format(&b)
+			if seen[b.String()] {
+				continue
+			}
+			seen[b.String()] = true
 		}
 		xk := *k.xpub
 		r := &KeyRecord{Key: &xk}

@@ -25,6 +25,12 @@ func FuzzParseDescriptor(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(d.String())
+	_, trRecs := testRecords(f, Testnet, P2TR, 3)
+	if d, err = NewMultisig(Testnet, P2TR, 2, trRecs); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(d.String())
+	f.Add("tr(" + NUMSKey + ",{sortedmulti_a(1," + trRecs[0].Key.String() + "/<0;1>/*," + trRecs[1].Key.String() + "/<0;1>/*),pk(" + trRecs[2].Key.String() + "/<0;1>/*)})")
 	for _, st := range []ScriptType{P2WPKH, P2SHP2WPKH} {
 		_, recs := testRecords(f, Testnet, st, 1)
 		f.Add(singleKeyDesc(st, recs[0]))

@@ -25,6 +25,7 @@ type keyExpr struct {
 	origin *KeyOrigin   // nil if the descriptor gives none
 	xpub   *ExtendedKey // nil for a plain public key
 	pubkey []byte       // plain public key, 33 or 65 bytes
+	xonly  bool         // pubkey was written as a 32-byte x-only key (tr())
 	steps  Path         // fixed steps before the multipath step
 	multi  []uint32     // multipath alternatives, nil if none
 	post   Path         // fixed steps after the multipath step
@@ -45,9 +46,10 @@ func (k *keyExpr) branch(b int) *ExtendedKey {
 	return k.branches[b]
 }
 
-// parseKeyExpr parses one KEY of a multisig.
-// budget is what remains of maxDerivations.
-func parseKeyExpr(s string, net *Network, k *keyExpr, budget *int) error {
+// parseKeyExpr parses one KEY of a multisig; under tr() (tr true) a key
+// may also be a 64-digit x-only key. budget is what remains of
+// maxDerivations.
+func parseKeyExpr(s string, net *Network, k *keyExpr, budget *int, tr bool) error {
 	if s == "" {
 		return fmt.Errorf("%w: empty key", ErrInvalidDescriptor)
 	}
@@ -69,6 +71,19 @@ func parseKeyExpr(s string, net *Network, k *keyExpr, budget *int) error {
 	keyStr, rest, hasSteps := strings.Cut(s, "/")
 	if keyStr == "" {
 		return fmt.Errorf("%w: no key", ErrInvalidDescriptor)
+	}
+	if tr && len(keyStr) == 64 {
+		pub, ok, err := parseHexKey("02" + keyStr)
+		if ok {
+			if err != nil {
+				return err
+			}
+			if hasSteps {
+				return fmt.Errorf("%w: derivation steps after a plain public key", ErrInvalidDescriptor)
+			}
+			k.pubkey, k.xonly = pub, true
+			return nil
+		}
 	}
 	if pub, ok, err := parseHexKey(keyStr); ok {
 		if err != nil {
@@ -269,7 +284,11 @@ func (k *keyExpr) format(b *strings.Builder) {
 		b.WriteByte(']')
 	}
 	if k.xpub == nil {
-		b.WriteString(hexKey(k.pubkey))
+		if k.xonly {
+			b.WriteString(hexKey(k.pubkey[1:]))
+		} else {
+			b.WriteString(hexKey(k.pubkey))
+		}
 		return
 	}
 	b.WriteString(k.xpub.String())

@@ -148,7 +148,7 @@ func NewKeyRecord(master *ExtendedKey, p Path) (*KeyRecord, error) {
 	}, nil
 }
 
-// ScriptType is the kind of output a wallet uses: one of three multisig
+// ScriptType is the kind of output a wallet uses: one of four multisig
 // types, or one of two single-key types.
 type ScriptType int
 
@@ -159,9 +159,10 @@ const (
 	P2SH                             // legacy: sh(multi)
 	P2WPKH                           // single key, native segwit: wpkh(KEY)
 	P2SHP2WPKH                       // single key, nested segwit: sh(wpkh(KEY))
+	P2TR                             // taproot: tr(KEY,multi_a or sortedmulti_a leaves)
 )
 
-// String returns "wsh", "sh-wsh", "sh", "wpkh" or "sh-wpkh".
+// String returns "wsh", "sh-wsh", "sh", "wpkh", "sh-wpkh" or "tr".
 func (t ScriptType) String() string {
 	switch t {
 	case P2WSH:
@@ -174,6 +175,8 @@ func (t ScriptType) String() string {
 		return "wpkh"
 	case P2SHP2WPKH:
 		return "sh-wpkh"
+	case P2TR:
+		return "tr"
 	}
 	return fmt.Sprintf("ScriptType(%d)", int(t))
 }
@@ -181,8 +184,9 @@ func (t ScriptType) String() string {
 // singleKey reports whether t is a single-key type (wpkh, sh-wpkh).
 func (t ScriptType) singleKey() bool { return t == P2WPKH || t == P2SHP2WPKH }
 
-// ParseScriptType parses "wsh", "sh-wsh", "sh", "wpkh" or "sh-wpkh" (also
-// "p2wsh", "p2sh-p2wsh", "p2sh", "p2wpkh", "p2sh-p2wpkh"; any case).
+// ParseScriptType parses "wsh", "sh-wsh", "sh", "wpkh", "sh-wpkh" or "tr"
+// (also "p2wsh", "p2sh-p2wsh", "p2sh", "p2wpkh", "p2sh-p2wpkh", "p2tr";
+// any case).
 func ParseScriptType(s string) (ScriptType, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "wsh", "p2wsh":
@@ -195,13 +199,16 @@ func ParseScriptType(s string) (ScriptType, error) {
 		return P2WPKH, nil
 	case "sh-wpkh", "p2sh-p2wpkh":
 		return P2SHP2WPKH, nil
+	case "tr", "p2tr":
+		return P2TR, nil
 	}
-	return 0, fmt.Errorf("%w %q (want wsh, sh-wsh, sh, wpkh or sh-wpkh)", ErrUnknownScriptType, s)
+	return 0, fmt.Errorf("%w %q (want wsh, sh-wsh, sh, tr, wpkh or sh-wpkh)", ErrUnknownScriptType, s)
 }
 
 // AccountPath returns the standard path of an account key: for a
 // multisig cosigner BIP-48 m/48h/coin h/account h/2h for P2WSH and …/1h
-// for P2SH-P2WSH (coin 0 on mainnet, 1 elsewhere), and BIP-45 m/45h for
+// for P2SH-P2WSH (coin 0 on mainnet, 1 elsewhere), …/3h for P2TR (the
+// script type wallets that follow BIP-48 use for tr()), and BIP-45 m/45h for
 // legacy P2SH, which has no account level (account is ignored); for a
 // single key BIP-84 m/84h/coin h/account h for P2WPKH and BIP-49
 // m/49h/coin h/account h for P2SH-P2WPKH. It panics on an unknown script
@@ -216,6 +223,8 @@ func AccountPath(net *Network, st ScriptType, account uint32) Path {
 		return Path{h(48), h(net.CoinType), h(account), h(2)}
 	case P2SHP2WSH:
 		return Path{h(48), h(net.CoinType), h(account), h(1)}
+	case P2TR:
+		return Path{h(48), h(net.CoinType), h(account), h(3)}
 	case P2SH:
 		return Path{h(45)}
 	case P2WPKH:

@@ -150,19 +150,19 @@ func TestAccountPath(t *testing.T) {
 }
 
 func TestScriptType(t *testing.T) {
-	names := map[ScriptType]string{P2WSH: "wsh", P2SHP2WSH: "sh-wsh", P2SH: "sh", P2WPKH: "wpkh", P2SHP2WPKH: "sh-wpkh"}
+	names := map[ScriptType]string{P2WSH: "wsh", P2SHP2WSH: "sh-wsh", P2SH: "sh", P2WPKH: "wpkh", P2SHP2WPKH: "sh-wpkh", P2TR: "tr"}
 	for st, name := range names {
 		got, err := ParseScriptType(st.String())
 		if err != nil || got != st || st.String() != name {
 			t.Errorf("%s: %v %v", st, got, err)
 		}
 	}
-	for in, want := range map[string]ScriptType{"P2WSH": P2WSH, "p2sh-p2wsh": P2SHP2WSH, "p2sh": P2SH, "P2WPKH": P2WPKH, "p2sh-p2wpkh": P2SHP2WPKH} {
+	for in, want := range map[string]ScriptType{"P2WSH": P2WSH, "p2sh-p2wsh": P2SHP2WSH, "p2sh": P2SH, "P2WPKH": P2WPKH, "p2sh-p2wpkh": P2SHP2WPKH, "P2TR": P2TR} {
 		if got, err := ParseScriptType(in); err != nil || got != want {
 			t.Errorf("%s: %v %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{"pkh", "tr", "wsh-wpkh", ""} {
+	for _, bad := range []string{"pkh", "tr-wsh", "wsh-wpkh", ""} {
 		if _, err := ParseScriptType(bad); !errors.Is(err, ErrUnknownScriptType) {
 			t.Errorf("%q: %v", bad, err)
 		}

@@ -147,7 +147,7 @@ func writeSecret(path, s string) error {
 func (e *env) xpub(args []string) error {
 	fs := e.flags("xpub")
 	netName := fs.String("network", "", "mainnet, testnet, signet or regtest")
-	script := fs.String("script", "wsh", "wsh (BIP-48 2h), sh-wsh (BIP-48 1h), sh (BIP-45), or for a single-key wallet wpkh (BIP-84) or sh-wpkh (BIP-49)")
+	script := fs.String("script", "wsh", "wsh (BIP-48 2h), sh-wsh (BIP-48 1h), tr (BIP-48 3h), sh (BIP-45), or for a single-key wallet wpkh (BIP-84) or sh-wpkh (BIP-49)")
 	account := fs.Uint("account", 0, "account number")
 	format := fs.String("format", "record", "record ([fingerprint/path]xpub), coldcard-json (Coldcard's multisig xpub export), ur-account (ur:crypto-account) or bsms (a signed BIP-129 key record)")
 	description := fs.String("description", "", "bsms: the key's description, at most 80 characters")

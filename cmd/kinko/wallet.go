@@ -41,8 +41,8 @@ func (e *env) walletCreate(args []string) error {
 	var keys cli.Strings
 	fs.Var(&keys, "key", "a signer's key record [fingerprint/path]xpub, or a file or QR holding its export: key record, Coldcard JSON, BSMS key record, ur:crypto-hdkey or ur:crypto-account (repeat for each signer)")
 	netName := fs.String("network", "mainnet", "mainnet, testnet, signet or regtest")
-	script := fs.String("script", "wsh", "wsh, sh-wsh or sh")
-	sorted := fs.Bool("sorted", true, "sortedmulti, keys in BIP-67 order; --sorted=false: multi, keys in the order given")
+	script := fs.String("script", "wsh", "wsh, sh-wsh, sh or tr (taproot: tr(NUMS,sortedmulti_a(…)), spent by its script path)")
+	sorted := fs.Bool("sorted", true, "sortedmulti (sortedmulti_a for tr), keys in BIP-67 order; --sorted=false: multi (multi_a), keys in the order given")
 	var birthday int64
 	bday := cli.Int64Var(fs, &birthday, "birthday", 0, 0, coordinator.MaxHeight, "first block height to scan (default: the node's tip, or 0 without a node)")
 	pos, err := cli.Parse(fs, args)

@@ -78,7 +78,7 @@ func FromKeyUR(urType string, cbor []byte, st wallet.ScriptType, net *wallet.Net
 }
 
 // checkPurpose refuses a BIP-48 key of the other script type: …/1h is
-// sh-wsh's, …/2h wsh's. Keys at other paths are taken as given.
+// sh-wsh's, …/2h wsh's, …/3h tr's. Keys at other paths are taken as given.
 func checkPurpose(rec *wallet.KeyRecord, st wallet.ScriptType) error {
 	p := rec.Origin.Path
 	if len(p) != 4 || p[0] != 48|wallet.Hardened {
@@ -90,6 +90,8 @@ func checkPurpose(rec *wallet.KeyRecord, st wallet.ScriptType) error {
 		is = wallet.P2SHP2WSH
 	case 2 | wallet.Hardened:
 		is = wallet.P2WSH
+	case 3 | wallet.Hardened:
+		is = wallet.P2TR
 	default:
 		return nil
 	}

@@ -333,6 +333,26 @@ func TestWriteRefusals(t *testing.T) {
 			t.Fatalf("%s: %v", f, err)
 		}
 	}
+	// A taproot wallet: only as descriptors.
+	tr, err := wallet.ParseDescriptor("tr("+wallet.NUMSKey+",sortedmulti_a(1,[73c5da0a/48h/1h/0h/3h]tpubDC8msFGeGuwnKG9Upg7DM2b4DaRqg3CUZa5g8v2SRQ6K4NSkxUgd7HsL2XVWbVm39yBA4LAxysQAm397zwQSQoQgewGiYZqrA9DsP4zbQ1M/<0;1>/*))", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{Coldcard, Caravan, Specter, BSMS} {
+		if _, err := Write(tr, f, Options{}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "taproot") {
+			t.Fatalf("%s of a taproot wallet: %v", f, err)
+		}
+	}
+	for _, f := range []Format{Descriptor, Pair} {
+		out, err := Write(tr, f, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := Read(out, wallet.Testnet)
+		if err != nil || s.Descriptor.String() != tr.String() {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
 	recvOnly, _ := wallet.ParseDescriptor(strings.ReplaceAll(treasury[:len(treasury)-9], "<0;1>", "0"), nil)
 	if _, err := Write(recvOnly, Coldcard, Options{}); !errors.Is(err, ErrNoChange) {
 		t.Fatalf("receive-only: %v", err)
