@@ -200,6 +200,7 @@ func (p *Packet) finalizeInput(i int, cache **SigHashCache) error {
 	in.RedeemScript = nil
 	in.WitnessScript = nil
 	in.Bip32Derivation = nil
+	in.clearTaproot()
 	var kept []Unknown
 	for _, u := range in.Unknowns {
 		t, _, _ := keyType(u.Key)

@@ -16,10 +16,22 @@ func FuzzParse(f *testing.F) {
 	}
 	w := v.Walkthrough
 	seeds = append(seeds, w.Creator.Result, w.Updater.Result, w.Signer1.Result, w.Signer2.Result, w.Combiner.Result, w.Finalizer.Result)
+	for _, c := range append(loadBIP371(f).Invalid, loadBIP371(f).Valid...) {
+		seeds = append(seeds, c.Base64)
+	}
 	for _, s := range seeds {
 		f.Add(b64(f, s))
 	}
 	r := rand.New(rand.NewSource(5))
+	for i := 0; i < 10; i++ {
+		p := randPacket(r)
+		addRandTaproot(r, p)
+		b, err := p.Serialize()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	for i := 0; i < 20; i++ {
 		b, err := randPacket(r).Serialize()
 		if err != nil {

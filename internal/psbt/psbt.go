@@ -199,7 +199,16 @@ type Input struct {
 	Bip32Derivation    []Bip32Derivation
 	FinalScriptSig     []byte
 	FinalScriptWitness [][]byte
-	Unknowns           []Unknown
+
+	// The taproot fields of BIP-371 (see taproot.go).
+	TaprootKeySpendSig     []byte
+	TaprootScriptSpendSig  []TaprootScriptSig
+	TaprootLeafScript      []TaprootLeafScript
+	TaprootBip32Derivation []TaprootBip32Derivation
+	TaprootInternalKey     []byte // 32 bytes
+	TaprootMerkleRoot      []byte // 32 bytes
+
+	Unknowns []Unknown
 }
 
 // Output is a PSBT output map.
@@ -207,7 +216,13 @@ type Output struct {
 	RedeemScript    []byte
 	WitnessScript   []byte
 	Bip32Derivation []Bip32Derivation
-	Unknowns        []Unknown
+
+	// The taproot fields of BIP-371 (see taproot.go).
+	TaprootInternalKey     []byte // 32 bytes
+	TaprootTapTree         []TaprootTapLeaf
+	TaprootBip32Derivation []TaprootBip32Derivation
+
+	Unknowns []Unknown
 }
 
 // Packet is a version 0 PSBT.
@@ -642,6 +657,8 @@ func (in *Input) decodePair(t uint64, data []byte, pair kv, prev OutPoint, lax b
 			return fmt.Errorf("%w: %w", ErrInvalidValue, err)
 		}
 		in.FinalScriptWitness = w
+	case inTapKeySig, inTapScriptSig, inTapLeafScript, inTapBip32, inTapInternalKey, inTapMerkleRoot:
+		return in.decodeTaproot(t, data, v, lax)
 	default:
 		if err := checkOtherInputPair(t, data, v); err != nil {
 			return err
@@ -700,56 +717,10 @@ func checkOtherInputPair(t uint64, data, v []byte) error {
 		if !bytes.Equal(data, h) {
 			return fmt.Errorf("%w: preimage does not match the hash", ErrInvalidValue)
 		}
-	case inTapKeySig:
-		if err := noKeyData(data); err != nil {
-			return err
-		}
-		if len(v) != 64 && len(v) != 65 {
-			return fmt.Errorf("%w: schnorr signature must be 64 or 65 bytes, have %d", ErrInvalidValue, len(v))
-		}
-	case inTapScriptSig:
-		if len(data) != 64 {
-			return fmt.Errorf("%w: want x-only key and leaf hash (64 bytes), have %d", ErrInvalidKey, len(data))
-		}
-		if len(v) != 64 && len(v) != 65 {
-			return fmt.Errorf("%w: schnorr signature must be 64 or 65 bytes, have %d", ErrInvalidValue, len(v))
-		}
-	case inTapLeafScript:
-		if len(data) < 33 || (len(data)-33)%32 != 0 || len(data) > 33+128*32 {
-			return fmt.Errorf("%w: invalid control block length %d", ErrInvalidKey, len(data))
-		}
-		if len(v) < 1 {
-			return fmt.Errorf("%w: missing leaf version", ErrInvalidValue)
-		}
-	case inTapBip32:
-		return checkTapBip32(data, v)
-	case inTapInternalKey, inTapMerkleRoot:
-		if err := noKeyData(data); err != nil {
-			return err
-		}
-		if len(v) != 32 {
-			return fmt.Errorf("%w: must be 32 bytes, have %d", ErrInvalidValue, len(v))
-		}
 	case proprietary:
 		return checkProprietary(data)
 	}
 	return nil
-}
-
-func checkTapBip32(data, v []byte) error {
-	if len(data) != 32 {
-		return fmt.Errorf("%w: x-only public key must be 32 bytes, have %d", ErrInvalidKey, len(data))
-	}
-	r := &reader{b: v}
-	n, err := r.count(32)
-	if err != nil {
-		return fmt.Errorf("%w: leaf hashes: %w", ErrInvalidValue, err)
-	}
-	if _, err := r.bytes(32 * n); err != nil {
-		return fmt.Errorf("%w: leaf hashes: %w", ErrInvalidValue, err)
-	}
-	_, _, err = decodeKeyOrigin(v[r.off:])
-	return err
 }
 
 func (out *Output) decode(pairs []kv, name string, lax bool) error {
@@ -784,6 +755,8 @@ func (out *Output) decodePair(t uint64, data []byte, pair kv, lax bool) error {
 			return err
 		}
 		out.Bip32Derivation = append(out.Bip32Derivation, d)
+	case outTapInternalKey, outTapTree, outTapBip32:
+		return out.decodeTaproot(t, data, v, lax)
 	default:
 		if err := checkOtherOutputPair(t, data, v); err != nil {
 			return err
@@ -797,20 +770,6 @@ func checkOtherOutputPair(t uint64, data, v []byte) error {
 	switch t {
 	case 0x03, 0x04:
 		return ErrExcludedField
-	case outTapInternalKey:
-		if err := noKeyData(data); err != nil {
-			return err
-		}
-		if len(v) != 32 {
-			return fmt.Errorf("%w: must be 32 bytes, have %d", ErrInvalidValue, len(v))
-		}
-	case outTapTree:
-		if err := noKeyData(data); err != nil {
-			return err
-		}
-		return checkTapTree(v)
-	case outTapBip32:
-		return checkTapBip32(data, v)
 	case proprietary:
 		return checkProprietary(data)
 	}
@@ -903,6 +862,7 @@ func (in *Input) pairs() []kv {
 	if in.FinalScriptWitness != nil {
 		add(inFinalWitness, nil, appendWitness(nil, in.FinalScriptWitness))
 	}
+	in.taprootPairs(add)
 	for _, u := range in.Unknowns {
 		pairs = append(pairs, kv{u.Key, u.Value})
 	}
@@ -924,6 +884,7 @@ func (out *Output) pairs() []kv {
 	for _, d := range out.Bip32Derivation {
 		add(outBip32Derivation, d.PubKey, appendKeyOrigin(nil, d.Fingerprint, d.Path))
 	}
+	out.taprootPairs(add)
 	for _, u := range out.Unknowns {
 		pairs = append(pairs, kv{u.Key, u.Value})
 	}
@@ -1158,6 +1119,7 @@ func (p *Packet) Copy() *Packet {
 				Bip32Derivation: copyDerivations(o.Bip32Derivation),
 				Unknowns:        copyUnknowns(o.Unknowns),
 			}
+			o.copyTaproot(&c.Outputs[i])
 		}
 	}
 	return c
@@ -1175,6 +1137,7 @@ func (in *Input) copy() Input {
 		FinalScriptWitness: cloneStack(in.FinalScriptWitness),
 		Unknowns:           copyUnknowns(in.Unknowns),
 	}
+	in.copyTaproot(&c)
 	if in.PartialSigs != nil {
 		c.PartialSigs = make([]PartialSig, len(in.PartialSigs))
 		for i, s := range in.PartialSigs {
