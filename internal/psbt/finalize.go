@@ -59,7 +59,10 @@ func appendPush(b, data []byte) []byte {
 //
 //   - P2WPKH: witness <sig> <pubkey>, empty scriptSig;
 //   - P2SH-P2WPKH: the same witness and a scriptSig pushing the
-//     redeemScript (the P2WPKH program).
+//     redeemScript (the P2WPKH program);
+//
+// and for P2TR inputs, by the key path or by a multi_a leaf: see
+// finalize_taproot.go.
 //
 // The spent output and its scripts are checked as SpentScript does (the
 // redeemScript and witnessScript must hash to the spent scriptPubKey, and
@@ -91,8 +94,16 @@ func Finalize(p *Packet) error {
 	}
 	q := p.Copy()
 	var cache *SigHashCache
+	var tapCache *TaprootSigHashCache
 	for i := range q.Inputs {
 		if q.Inputs[i].IsFinalized() {
+			continue
+		}
+		if u, err := q.InputUTXO(i); err == nil && IsP2TR(u.PkScript) {
+			if err := q.finalizeTaproot(i, &tapCache); err != nil {
+				return err
+			}
+			q.Inputs[i].clearSigningData()
 			continue
 		}
 		if err := q.finalizeInput(i, &cache); err != nil {
@@ -195,6 +206,12 @@ func (p *Packet) finalizeInput(i int, cache **SigHashCache) error {
 	if len(scriptSig) > 0 {
 		in.FinalScriptSig = scriptSig
 	}
+	in.clearSigningData()
+	return nil
+}
+
+// clearSigningData removes what a finalized input no longer needs.
+func (in *Input) clearSigningData() {
 	in.PartialSigs = nil
 	in.SighashType = 0
 	in.RedeemScript = nil
@@ -211,7 +228,6 @@ func (p *Packet) finalizeInput(i int, cache **SigHashCache) error {
 		kept = append(kept, u)
 	}
 	in.Unknowns = kept
-	return nil
 }
 
 // Extract returns the network transaction of a PSBT whose inputs are all

@@ -278,21 +278,29 @@ func TestTaprootFieldRefusals(t *testing.T) {
 		out func(*Output)
 		t   uint64
 	}{
-		"key sig of 63 bytes":         {in: func(in *Input) { in.TaprootKeySpendSig = make([]byte, 63) }, t: inTapKeySig},
-		"key sig with type 0 byte":    {in: func(in *Input) { in.TaprootKeySpendSig = make([]byte, 65) }, t: inTapKeySig},
-		"script sig key off curve":    {in: func(in *Input) { in.TaprootScriptSpendSig = []TaprootScriptSig{{offCurve, make([]byte, 32), make([]byte, 64)}} }, t: inTapScriptSig},
-		"script sig leaf hash short":  {in: func(in *Input) { in.TaprootScriptSpendSig = []TaprootScriptSig{{x, make([]byte, 31), make([]byte, 64)}} }, t: inTapScriptSig},
-		"control block of 34 bytes":   {in: func(in *Input) { in.TaprootLeafScript = []TaprootLeafScript{{append(cb, 1), []byte{0x51}, 0xc0}} }, t: inTapLeafScript},
-		"leaf version differs":        {in: func(in *Input) { in.TaprootLeafScript = []TaprootLeafScript{{cb, []byte{0x51}, 0xc2}} }, t: inTapLeafScript},
-		"control block key off curve": {in: func(in *Input) { in.TaprootLeafScript = []TaprootLeafScript{{append([]byte{0xc0}, offCurve...), []byte{0x51}, 0xc0}} }, t: inTapLeafScript},
-		"internal key of 33 bytes":    {in: func(in *Input) { in.TaprootInternalKey = append([]byte{2}, x...) }, t: inTapInternalKey},
-		"merkle root of 31 bytes":     {in: func(in *Input) { in.TaprootMerkleRoot = make([]byte, 31) }, t: inTapMerkleRoot},
-		"derivation key off curve":    {in: func(in *Input) { in.TaprootBip32Derivation = []TaprootBip32Derivation{{XOnlyPubKey: offCurve}} }, t: inTapBip32},
-		"leaf hash of 31 bytes":       {in: func(in *Input) { in.TaprootBip32Derivation = []TaprootBip32Derivation{{XOnlyPubKey: x, LeafHashes: [][]byte{make([]byte, 31)}}} }, t: inTapBip32},
-		"output internal key short":   {out: func(o *Output) { o.TaprootInternalKey = x[:31] }, t: outTapInternalKey},
-		"incomplete tree":             {out: func(o *Output) { o.TaprootTapTree = []TaprootTapLeaf{{1, 0xc0, []byte{0x51}}} }, t: outTapTree},
-		"empty tree":                  {out: func(o *Output) { o.TaprootTapTree = []TaprootTapLeaf{} }, t: outTapTree},
-		"odd leaf version":            {out: func(o *Output) { o.TaprootTapTree = []TaprootTapLeaf{{0, 0xc1, []byte{0x51}}} }, t: outTapTree},
+		"key sig of 63 bytes":      {in: func(in *Input) { in.TaprootKeySpendSig = make([]byte, 63) }, t: inTapKeySig},
+		"key sig with type 0 byte": {in: func(in *Input) { in.TaprootKeySpendSig = make([]byte, 65) }, t: inTapKeySig},
+		"script sig key off curve": {in: func(in *Input) {
+			in.TaprootScriptSpendSig = []TaprootScriptSig{{offCurve, make([]byte, 32), make([]byte, 64)}}
+		}, t: inTapScriptSig},
+		"script sig leaf hash short": {in: func(in *Input) {
+			in.TaprootScriptSpendSig = []TaprootScriptSig{{x, make([]byte, 31), make([]byte, 64)}}
+		}, t: inTapScriptSig},
+		"control block of 34 bytes": {in: func(in *Input) { in.TaprootLeafScript = []TaprootLeafScript{{append(cb, 1), []byte{0x51}, 0xc0}} }, t: inTapLeafScript},
+		"leaf version differs":      {in: func(in *Input) { in.TaprootLeafScript = []TaprootLeafScript{{cb, []byte{0x51}, 0xc2}} }, t: inTapLeafScript},
+		"control block key off curve": {in: func(in *Input) {
+			in.TaprootLeafScript = []TaprootLeafScript{{append([]byte{0xc0}, offCurve...), []byte{0x51}, 0xc0}}
+		}, t: inTapLeafScript},
+		"internal key of 33 bytes": {in: func(in *Input) { in.TaprootInternalKey = append([]byte{2}, x...) }, t: inTapInternalKey},
+		"merkle root of 31 bytes":  {in: func(in *Input) { in.TaprootMerkleRoot = make([]byte, 31) }, t: inTapMerkleRoot},
+		"derivation key off curve": {in: func(in *Input) { in.TaprootBip32Derivation = []TaprootBip32Derivation{{XOnlyPubKey: offCurve}} }, t: inTapBip32},
+		"leaf hash of 31 bytes": {in: func(in *Input) {
+			in.TaprootBip32Derivation = []TaprootBip32Derivation{{XOnlyPubKey: x, LeafHashes: [][]byte{make([]byte, 31)}}}
+		}, t: inTapBip32},
+		"output internal key short": {out: func(o *Output) { o.TaprootInternalKey = x[:31] }, t: outTapInternalKey},
+		"incomplete tree":           {out: func(o *Output) { o.TaprootTapTree = []TaprootTapLeaf{{1, 0xc0, []byte{0x51}}} }, t: outTapTree},
+		"empty tree":                {out: func(o *Output) { o.TaprootTapTree = []TaprootTapLeaf{} }, t: outTapTree},
+		"odd leaf version":          {out: func(o *Output) { o.TaprootTapTree = []TaprootTapLeaf{{0, 0xc1, []byte{0x51}}} }, t: outTapTree},
 	} {
 		p := base.Copy()
 		if c.in != nil {
