@@ -455,10 +455,20 @@ type FundedCoin struct {
 // for wpkh, the redeem script for sh(wpkh)) and every cosigner's BIP-32
 // derivation (the one key's for a single-key wallet); the change output
 // carries its scripts and derivations; the wallet's xpubs go in the
-// global map.
+// global map. For a tr() wallet an input carries no previous transaction
+// (a coin's Prev may be nil): its witness UTXO, internal key, merkle root,
+// leaf scripts with control blocks and taproot derivations (BIP-371);
+// the change output its internal key, tree and derivations.
 func BuildPSBT(d *wallet.Descriptor, coins []FundedCoin, outs []*psbt.TxOut, changePos int, changeIndex uint32, lockTime uint32) (*psbt.Packet, error) {
 	tx := &psbt.Tx{Version: 2, LockTime: lockTime}
+	taproot := d.ScriptType() == wallet.P2TR
 	for _, c := range coins {
+		if taproot && c.Prev == nil {
+			// A taproot signature commits to every input's amount: the
+			// witness_utxo serves, no previous transaction is needed.
+			tx.Inputs = append(tx.Inputs, &psbt.TxIn{PrevOut: c.OutPoint, Sequence: 0xfffffffd})
+			continue
+		}
 		if c.Prev == nil || c.Prev.TxID() != c.OutPoint.Hash || int(c.OutPoint.Index) >= len(c.Prev.Outputs) {
 			return nil, fmt.Errorf("coin %s: previous transaction missing or wrong", c.OutPoint)
 		}
@@ -476,11 +486,23 @@ func BuildPSBT(d *wallet.Descriptor, coins []FundedCoin, outs []*psbt.TxOut, cha
 		if err != nil {
 			return nil, err
 		}
+		in := &p.Inputs[k]
+		if taproot {
+			out := &psbt.TxOut{Value: c.Value, PkScript: der.ScriptPubKey}
+			if c.Prev != nil {
+				out = c.Prev.Outputs[c.OutPoint.Index]
+			}
+			if string(out.PkScript) != string(der.ScriptPubKey) {
+				return nil, fmt.Errorf("coin %s: not the wallet's script at its index", c.OutPoint)
+			}
+			in.WitnessUTXO = &psbt.TxOut{Value: out.Value, PkScript: out.PkScript}
+			fillTaprootInput(in, der)
+			continue
+		}
 		out := c.Prev.Outputs[c.OutPoint.Index]
 		if string(out.PkScript) != string(der.ScriptPubKey) {
 			return nil, fmt.Errorf("coin %s: not the wallet's script at its index", c.OutPoint)
 		}
-		in := &p.Inputs[k]
 		in.NonWitnessUTXO = c.Prev
 		if d.ScriptType() != wallet.P2SH {
 			in.WitnessUTXO = &psbt.TxOut{Value: out.Value, PkScript: out.PkScript}
@@ -507,6 +529,10 @@ func BuildPSBT(d *wallet.Descriptor, coins []FundedCoin, outs []*psbt.TxOut, cha
 }
 
 func fillOutput(out *psbt.Output, der *wallet.Derived) {
+	if der.Taproot != nil {
+		fillTaprootOutput(out, der)
+		return
+	}
 	out.WitnessScript = der.WitnessScript
 	out.RedeemScript = der.RedeemScript
 	out.Bip32Derivation = derivations(der)

@@ -42,6 +42,9 @@ func checkInput(p *psbt.Packet, i int, wallets []*registered, fp wallet.Fingerpr
 	if c.utxo, c.spentErr = spentOutput(p, i); c.spentErr != nil {
 		return c
 	}
+	if checkTaprootInput(p, i, &c, wallets, fp) {
+		return c
+	}
 	c.ip, c.w, c.matchErr = matchInput(p, i, c.utxo, wallets, fp)
 	if c.matchErr != nil {
 		return c

@@ -72,6 +72,9 @@ func reviewOutput(p *psbt.Packet, j int, w *registered, dsts []*destination, fp 
 		ro.Change, ro.Index = true, index
 		return ro, nil
 	}
+	if done, err := reviewTaprootChange(p, j, w, fp, maxIndex, r, ro); done || err != nil {
+		return ro, err
+	}
 	if ok, err := verifyDestination(p, j, dsts, ro); ok || err != nil {
 		return ro, err
 	}

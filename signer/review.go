@@ -181,6 +181,12 @@ func spentOutput(p *psbt.Packet, i int) (*psbt.TxOut, error) {
 	in := &p.Inputs[i]
 	prev := p.UnsignedTx.Inputs[i].PrevOut
 	if in.NonWitnessUTXO == nil {
+		// A taproot signature commits to every input's amount: the
+		// witness_utxo serves, if the wallet signs by taproot
+		// (checkTaprootUTXOs).
+		if w := in.WitnessUTXO; w != nil && psbt.IsP2TR(w.PkScript) && w.Value >= 0 && w.Value <= MaxMoney {
+			return w, nil
+		}
 		return nil, refuse(where, "no previous transaction (non_witness_utxo): its amount cannot be proven")
 	}
 	if in.NonWitnessUTXO.TxID() != prev.Hash {

@@ -57,6 +57,8 @@ type plan struct {
 	keys    *keyCache
 	inputs  []inputPlan
 	outputs []int
+
+	tapCache *psbt.TaprootSigHashCache // a tr() wallet's signature hashes
 }
 
 type inputPlan struct {
@@ -66,6 +68,7 @@ type inputPlan struct {
 	derived *wallet.Derived
 	amount  int64
 	hashTyp psbt.SigHashType
+	tap     *tapPlan // taproot inputs only (taproot.go)
 }
 
 // keyCache derives keys from the master, keeping each parent key so that
@@ -300,6 +303,9 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 		return nil, refuse("psbt", "no input belongs to a registered wallet of this signer")
 	}
 	w := pl.wallet
+	if pl.tapCache, err = checkTaprootUTXOs(p, w); err != nil {
+		return nil, err
+	}
 	net := w.desc.Network()
 	if err := checkGlobalXPubs(p, w); err != nil {
 		return nil, err
@@ -398,6 +404,10 @@ func signPlan(p *psbt.Packet, pl *plan, nworkers int) (*psbt.Packet, error) {
 	sigs := make([][]byte, len(pl.inputs))
 	errs := make([]error, len(pl.inputs))
 	forEach(len(pl.inputs), nworkers, func(k int) bool {
+		if pl.inputs[k].tap != nil {
+			errs[k] = signTapInput(pl.tapCache, parents[k], &pl.inputs[k])
+			return errs[k] == nil
+		}
 		sigs[k], errs[k] = signInput(p.UnsignedTx, cache, st, parents[k], &pl.inputs[k])
 		return errs[k] == nil
 	})
@@ -407,6 +417,10 @@ func signPlan(p *psbt.Packet, pl *plan, nworkers int) (*psbt.Packet, error) {
 		}
 		ip := &pl.inputs[k]
 		in := &out.Inputs[ip.index]
+		if ip.tap != nil {
+			in.TaprootScriptSpendSig = append(in.TaprootScriptSpendSig, ip.scriptSigs()...)
+			continue
+		}
 		in.PartialSigs = append(in.PartialSigs, psbt.PartialSig{PubKey: ip.pubKey, Sig: sigs[k]})
 		if ip.hashTyp != psbt.SigHashAll {
 			in.SighashType = ip.hashTyp
