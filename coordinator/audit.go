@@ -146,8 +146,18 @@ func auditImport(ctx context.Context, t *sql.Tx, id string, p, part *psbt.Packet
 		SHA256       string   `json:"psbt_sha256"`
 	}{Added: res.Added, Duplicate: res.Duplicate, SHA256: hex.EncodeToString(digest), Fingerprints: []string{}}
 	for i := range part.Inputs {
-		if len(part.Inputs[i].PartialSigs) > 0 {
+		if len(part.Inputs[i].PartialSigs) > 0 || len(part.Inputs[i].TaprootScriptSpendSig) > 0 {
 			d.Inputs++
+		}
+		for _, s := range part.Inputs[i].TaprootScriptSpendSig {
+			d.Signatures++
+			k := slices.IndexFunc(p.Inputs[i].TaprootBip32Derivation, func(b psbt.TaprootBip32Derivation) bool { return bytes.Equal(b.XOnlyPubKey, s.XOnlyPubKey) })
+			if k < 0 {
+				d.Unknown = appendNew(d.Unknown, hex.EncodeToString(s.XOnlyPubKey))
+				continue
+			}
+			fp := p.Inputs[i].TaprootBip32Derivation[k].Fingerprint
+			d.Fingerprints = appendNew(d.Fingerprints, hex.EncodeToString(fp[:]))
 		}
 		for _, ps := range part.Inputs[i].PartialSigs {
 			d.Signatures++

@@ -302,7 +302,7 @@ func (f *fixture) finishAndConfirm(s *coordinator.Session, before, paid int64) {
 		f.t.Errorf("broadcast txid %s, finalized txid %s", txid, final.TxID())
 	}
 	// Only native segwit keeps the unsigned transaction's id.
-	native := f.desc.ScriptType() == wallet.P2WSH || f.desc.ScriptType() == wallet.P2WPKH
+	native := f.desc.ScriptType() == wallet.P2WSH || f.desc.ScriptType() == wallet.P2WPKH || f.desc.ScriptType() == wallet.P2TR
 	if (txid == s.TxID) != native {
 		f.t.Errorf("broadcast txid %s, unsigned txid %s, for %s", txid, s.TxID, f.desc.ScriptType())
 	}

@@ -61,6 +61,13 @@ func readPart(raw []byte, p *psbt.Packet) (*psbt.Packet, error) {
 		if f.sig == nil && f.w == nil {
 			continue
 		}
+		if tsigs, ok, err := taprootFinalSigs(p, i, f.w); ok {
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
+			}
+			part.Inputs[i].TaprootScriptSpendSig = tsigs
+			continue
+		}
 		sigs, err := p.FinalSignatures(i, f.sig, f.w)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadSignature, err)

@@ -136,6 +136,10 @@ func (s *Session) Status() ([]InputStatus, error) {
 	}
 	st := make([]InputStatus, len(p.Inputs))
 	for i := range p.Inputs {
+		if ts, ok := taprootStatus(p, i); ok {
+			st[i] = ts
+			continue
+		}
 		spent, err := p.SpentScript(i)
 		if err != nil {
 			return nil, err
@@ -188,6 +192,9 @@ func (c *Coordinator) Import(ctx context.Context, id string, raw []byte) (*Impor
 		if err := checkPartialSigs(p, part); err != nil {
 			return err
 		}
+		if err := checkTapSigs(p, part); err != nil {
+			return err
+		}
 		before := countSigs(p)
 		// Only signatures are taken from a signer: everything else in
 		// the session's PSBT is the coordinator's own.
@@ -197,6 +204,7 @@ func (c *Coordinator) Import(ctx context.Context, id string, raw []byte) (*Impor
 		}
 		for i := range part.Inputs {
 			sigsOnly.Inputs[i].PartialSigs = part.Inputs[i].PartialSigs
+			sigsOnly.Inputs[i].TaprootScriptSpendSig = part.Inputs[i].TaprootScriptSpendSig
 		}
 		if err := psbt.Combine(p, sigsOnly); err != nil {
 			return err
@@ -234,7 +242,7 @@ func (c *Coordinator) Import(ctx context.Context, id string, raw []byte) (*Impor
 func countSigs(p *psbt.Packet) int {
 	n := 0
 	for i := range p.Inputs {
-		n += len(p.Inputs[i].PartialSigs)
+		n += len(p.Inputs[i].PartialSigs) + len(p.Inputs[i].TaprootScriptSpendSig)
 	}
 	return n
 }

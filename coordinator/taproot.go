@@ -2,6 +2,9 @@ package coordinator
 
 import (
 	"bytes"
+	"fmt"
+
+	"github.com/btcsuite/btcd/btcec/v2/schnorr"
 
 	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/wallet"
@@ -60,4 +63,132 @@ func fillTaprootOutput(out *psbt.Output, der *wallet.Derived) {
 		out.TaprootTapTree = append(out.TaprootTapTree, psbt.TaprootTapLeaf{Depth: byte((len(l.ControlBlock) - 33) / 32), LeafVersion: wallet.TapLeafVersion, Script: l.Script})
 	}
 	out.TaprootBip32Derivation = tapDerivations(der)
+}
+
+// tapLeafOf returns the leaf script of input i of p (the session's own
+// PSBT) whose hash is lh, and its threshold and keys.
+func tapLeafOf(in *psbt.Input, lh []byte) (script []byte, m int, keys [][]byte, ok bool) {
+	for _, l := range in.TaprootLeafScript {
+		h := wallet.TapLeafHash(l.Script)
+		if !bytes.Equal(h[:], lh) {
+			continue
+		}
+		m, keys, ok := wallet.ParseMultiA(l.Script)
+		return l.Script, m, keys, ok
+	}
+	return nil, 0, nil, false
+}
+
+// taprootStatus is Status for a taproot input: the signatures held for
+// its best leaf (the one nearest its threshold) and that threshold. ok
+// is false for an input that is not taproot.
+func taprootStatus(p *psbt.Packet, i int) (InputStatus, bool) {
+	in := &p.Inputs[i]
+	if in.WitnessUTXO == nil || !psbt.IsP2TR(in.WitnessUTXO.PkScript) {
+		return InputStatus{}, false
+	}
+	best := InputStatus{}
+	for n, l := range in.TaprootLeafScript {
+		m, keys, ok := wallet.ParseMultiA(l.Script)
+		if !ok {
+			continue
+		}
+		lh := wallet.TapLeafHash(l.Script)
+		have := 0
+		for _, k := range keys {
+			for _, s := range in.TaprootScriptSpendSig {
+				if bytes.Equal(s.XOnlyPubKey, k) && bytes.Equal(s.LeafHash, lh[:]) {
+					have++
+					break
+				}
+			}
+		}
+		if n == 0 || min(have, m)-m > min(best.Have, best.Need)-best.Need {
+			best = InputStatus{Have: have, Need: m}
+		}
+	}
+	return best, true
+}
+
+// checkTapSigs verifies every taproot script signature of part against
+// the session's PSBT p: for a leaf p offers, by one of that leaf's keys,
+// valid for the input's BIP-341/342 signature hash with the sighash type
+// the session asks for (DEFAULT unless it asks for ALL).
+func checkTapSigs(p, part *psbt.Packet) error {
+	var cache *psbt.TaprootSigHashCache
+	for i := range part.Inputs {
+		if len(part.Inputs[i].TaprootScriptSpendSig) == 0 {
+			continue
+		}
+		if cache == nil {
+			spent, err := p.TaprootSpentOutputs()
+			if err != nil {
+				return err
+			}
+			if cache, err = psbt.NewTaprootSigHashCache(p.UnsignedTx, spent); err != nil {
+				return err
+			}
+		}
+		in := &p.Inputs[i]
+		for _, s := range part.Inputs[i].TaprootScriptSpendSig {
+			_, _, keys, ok := tapLeafOf(in, s.LeafHash)
+			has := false
+			for _, k := range keys {
+				has = has || bytes.Equal(k, s.XOnlyPubKey)
+			}
+			if !ok || !has {
+				return fmt.Errorf("input %d: key %x is not one of the wallet's keys in leaf %x: %w", i, s.XOnlyPubKey, s.LeafHash, ErrBadSignature)
+			}
+			ht := psbt.SigHashDefault
+			if len(s.Signature) == 65 {
+				ht = psbt.SigHashType(s.Signature[64])
+			}
+			if ht != in.SighashType {
+				return fmt.Errorf("input %d: signature by %x has sighash type %#x, the session asks for %#x: %w", i, s.XOnlyPubKey, uint32(ht), uint32(in.SighashType), ErrBadSignature)
+			}
+			h, err := cache.SigHash(i, ht, s.LeafHash)
+			if err != nil {
+				return fmt.Errorf("input %d: %w", i, err)
+			}
+			sig, err := schnorr.ParseSignature(s.Signature[:64])
+			if err != nil {
+				return fmt.Errorf("input %d: signature by %x: %v: %w", i, s.XOnlyPubKey, err, ErrBadSignature)
+			}
+			pk, err := schnorr.ParsePubKey(s.XOnlyPubKey)
+			if err != nil || !sig.Verify(h[:], pk) {
+				return fmt.Errorf("input %d: signature by %x does not verify: %w", i, s.XOnlyPubKey, ErrBadSignature)
+			}
+		}
+	}
+	return nil
+}
+
+// taprootFinalSigs takes the script signatures back out of the final
+// witness of taproot input i (a finalized PSBT's or a signed
+// transaction's): <sig or empty>… <script> <control block>, the
+// signatures of the leaf's keys from the last to the first. ok is false
+// for an input that is not taproot.
+func taprootFinalSigs(p *psbt.Packet, i int, w [][]byte) ([]psbt.TaprootScriptSig, bool, error) {
+	in := &p.Inputs[i]
+	if in.WitnessUTXO == nil || !psbt.IsP2TR(in.WitnessUTXO.PkScript) {
+		return nil, false, nil
+	}
+	if len(w) < 3 {
+		return nil, true, fmt.Errorf("input %d: a taproot witness of %d items is no script-path spend of the wallet", i, len(w))
+	}
+	script := w[len(w)-2]
+	lh := wallet.TapLeafHash(script)
+	_, _, keys, ok := tapLeafOf(in, lh[:])
+	if !ok || len(keys) != len(w)-2 {
+		return nil, true, fmt.Errorf("input %d: the witness spends a leaf the session does not offer", i)
+	}
+	var out []psbt.TaprootScriptSig
+	for j, k := range keys {
+		sig := w[len(keys)-1-j]
+		if len(sig) == 0 {
+			continue
+		}
+		out = append(out, psbt.TaprootScriptSig{XOnlyPubKey: bytes.Clone(k), LeafHash: bytes.Clone(lh[:]), Signature: bytes.Clone(sig)})
+	}
+	return out, true, nil
 }
