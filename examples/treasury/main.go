@@ -1,11 +1,13 @@
 // Command treasury runs kinko's whole 2-of-3 flow on a real bitcoin node:
 //
-//	go run ./examples/treasury
+//	go run ./examples/treasury [--script tr]
 //
 // It builds btcd from the Go module proxy and starts it in regtest on
 // 127.0.0.1, in a temporary directory, and mines 101 blocks. Then three
 // signers each make a seed in an encrypted keystore and hand their key
-// records to the coordinator, which creates a 2-of-3 P2WSH wallet; each
+// records to the coordinator, which creates a 2-of-3 P2WSH wallet (with
+// --script tr a taproot tr(NUMS,sortedmulti_a(2,…)) wallet, whose PSBTs
+// carry no previous transactions); each
 // signer registers that wallet after checking it. The node's faucet funds
 // the wallet, the coordinator builds a PSBT paying an outside address and
 // writes it to a file (the USB stick), two signers review and sign it from
@@ -47,14 +49,20 @@ func main() {
 	keep := flag.String("keep", "", "keep every keystore, PSBT and transaction in this directory")
 	verbose := flag.Bool("v", false, "show the node's log")
 	qr := flag.String("qr", "", "carry every transfer as QR code images: ur or bbqr")
+	script := flag.String("script", "wsh", "the wallet's script type: wsh or tr")
 	flag.Parse()
 	if *qr != "" && *qr != "ur" && *qr != "bbqr" {
 		fmt.Fprintln(os.Stderr, "treasury: error: --qr takes ur or bbqr")
 		os.Exit(2)
 	}
+	st, err := wallet.ParseScriptType(*script)
+	if err != nil || (st != wallet.P2WSH && st != wallet.P2TR) {
+		fmt.Fprintln(os.Stderr, "treasury: error: --script takes wsh or tr")
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *keep, *verbose, *qr); err != nil {
+	if err := run(ctx, *keep, *verbose, *qr, st); err != nil {
 		fmt.Fprintf(os.Stderr, "treasury: error: %v\n", err)
 		os.Exit(1)
 	}
@@ -64,7 +72,7 @@ func step(format string, args ...any) {
 	fmt.Printf("==> "+format+"\n", args...)
 }
 
-func run(ctx context.Context, keep string, verbose bool, qr string) (err error) {
+func run(ctx context.Context, keep string, verbose bool, qr string, st wallet.ScriptType) (err error) {
 	dir := keep
 	if dir == "" {
 		dir, err = os.MkdirTemp("", "kinko-treasury-")
@@ -135,7 +143,7 @@ func run(ctx context.Context, keep string, verbose bool, qr string) (err error) 
 		if err != nil {
 			return err
 		}
-		rec, err := wallet.NewKeyRecord(master, wallet.AccountPath(net, wallet.P2WSH, 0))
+		rec, err := wallet.NewKeyRecord(master, wallet.AccountPath(net, st, 0))
 		master.Zero()
 		if err != nil {
 			return err
@@ -148,13 +156,13 @@ func run(ctx context.Context, keep string, verbose bool, qr string) (err error) 
 		records = append(records, rec)
 	}
 
-	step("the coordinator creates the watch-only 2-of-3 wallet")
+	step("the coordinator creates the watch-only 2-of-3 %s wallet", st)
 	coord, err := coordinator.Open(filepath.Join(dir, "coordinator"))
 	if err != nil {
 		return err
 	}
 	defer coord.Close()
-	desc, err := wallet.NewMultisig(net, wallet.P2WSH, 2, records)
+	desc, err := wallet.NewMultisig(net, st, 2, records)
 	if err != nil {
 		return err
 	}

@@ -88,6 +88,11 @@ func KeyRecordMessage(rec *wallet.KeyRecord) (Message, error) {
 // DescriptorMessage is a wallet: ur:crypto-output, or its descriptor text
 // as BBQr type U.
 func DescriptorMessage(d *wallet.Descriptor) (Message, error) {
+	if d.ScriptType() == wallet.P2TR {
+		// kinko writes no crypto-output for tr(): the descriptor goes as
+		// text (ur:bytes, BBQr U), which ReadDescriptor reads back.
+		return TextMessage([]byte(d.String())), nil
+	}
 	// The /0/* form: the one common crypto-output readers take (the
 	// receive branch; /1/* is change by convention).
 	typ, body, err := setup.EncodeUR(d, setup.URReceive)
