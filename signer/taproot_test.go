@@ -17,7 +17,7 @@ import (
 
 // newTapFixture is newFixture for a tr(NUMS,sortedmulti_a(m,…)) wallet
 // whose coins carry no previous transaction.
-func newTapFixture(t *testing.T, m, n, inputs int) *fixture {
+func newTapFixture(t testing.TB, m, n, inputs int) *fixture {
 	t.Helper()
 	f := newFixture(t, wallet.P2TR, m, n, inputs)
 	for k := range f.coins {
@@ -282,4 +282,26 @@ func TestTaprootForeignInputSigned(t *testing.T) {
 	if len(out.Inputs[2].TaprootScriptSpendSig) != 0 || !strings.Contains(strings.Join(r.Warnings, "\n"), "input 2 does not belong") {
 		t.Fatalf("foreign input: %v", r.Warnings)
 	}
+}
+
+// FuzzSignBytesTaproot is FuzzSignBytes for a tr() wallet: the taproot
+// fields of untrusted PSBTs never make the signer panic, nor return a
+// signature with an error.
+func FuzzSignBytesTaproot(f *testing.F) {
+	fx := newTapFixture(f, 2, 3, 2)
+	good, err := fx.build().Serialize()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, _, err := fx.ks[0].SignBytes(b, signer.Options{}, nil)
+		if err != nil && out != nil {
+			t.Fatal("signature returned with an error")
+		}
+		if err == nil && out == nil {
+			t.Fatal("no error and no output")
+		}
+	})
 }
