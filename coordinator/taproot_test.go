@@ -110,3 +110,39 @@ func checkTaprootWithBtcd(t *testing.T, raw []byte, n int) {
 		t.Errorf("%d outputs carry the wallet's taproot fields, want the one change output", change)
 	}
 }
+
+// TestTaprootBumpAndCPFP: a tr wallet's broadcast spend is replaced at a
+// higher rate (the replacement's PSBT again carries no previous
+// transaction), and a child pays for its parent; both confirm.
+func TestTaprootBumpAndCPFP(t *testing.T) {
+	f := newWallet(t, wallet.P2TR, 2, 3, 2_000_000)
+	ctx := context.Background()
+	old, oldTxid := f.broadcastAt(coordinator.SpendRequest{Payments: []coordinator.Payment{{Address: outside(t), Amount: 500_000}}, FeeRate: 1})
+	nb, err := f.coord.Bump(ctx, old.ID, 5, coordinator.FeeCap{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, in := range mustParse(t, nb.PSBT).Inputs {
+		if in.NonWitnessUTXO != nil || in.WitnessUTXO == nil || len(in.TaprootLeafScript) == 0 {
+			t.Fatalf("replacement input %d: previous transaction or taproot fields wrong", i)
+		}
+	}
+	nb, newTxid := f.signAndBroadcast(nb)
+	hashes := f.mine()
+	if !blockHas(t, f.rpc, hashes[0], newTxid) || blockHas(t, f.rpc, hashes[0], oldTxid) {
+		t.Fatalf("the replacement did not confirm in place of the old")
+	}
+	parent, ptxid := f.broadcastAt(coordinator.SpendRequest{Payments: []coordinator.Payment{{Address: outside(t), Amount: 300_000}}, FeeRate: 1})
+	child, err := f.coord.CPFP(ctx, parent.ID, 10, coordinator.FeeCap{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, ctxid := f.signAndBroadcast(child)
+	hashes = f.mine()
+	if !blockHas(t, f.rpc, hashes[0], ptxid) || !blockHas(t, f.rpc, hashes[0], ctxid) {
+		t.Fatal("parent and child not in the same block")
+	}
+	if b := f.balance(); b.Confirmed != 2_000_000-500_000-nb.Fee-300_000-parent.Fee-child.Fee || b.Unconfirmed != 0 {
+		t.Errorf("balance %+v", b)
+	}
+}
