@@ -3,6 +3,7 @@ package signer
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/wallet"
@@ -135,14 +136,24 @@ func verifyDestination(p *psbt.Packet, j int, dsts []*destination, ro *ReviewOut
 	var first error
 	claimed := false
 	for _, dst := range dsts {
-		for _, d := range po.Bip32Derivation {
+		// Taproot derivations (x-only keys) claim a tr() destination;
+		// they are tried after the others, with the same origins.
+		claims := slices.Clone(po.Bip32Derivation)
+		for _, td := range po.TaprootBip32Derivation {
+			claims = append(claims, psbt.Bip32Derivation{PubKey: td.XOnlyPubKey, Fingerprint: td.Fingerprint, Path: td.Path})
+		}
+		for _, d := range claims {
 			change, index, ok, err := dst.claim(where, d)
 			if !ok {
 				continue
 			}
 			claimed = true
 			if err == nil {
-				err = dst.rederive(where, po, out, d, change, index)
+				if len(d.PubKey) == 32 {
+					err = dst.rederiveTap(where, po, out, d, change, index)
+				} else {
+					err = dst.rederive(where, po, out, d, change, index)
+				}
 			}
 			if err != nil {
 				if first == nil {

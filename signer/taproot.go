@@ -362,3 +362,38 @@ func reviewTaprootChange(p *psbt.Packet, j int, w *registered, fp wallet.Fingerp
 	}
 	return false, nil
 }
+
+// rederiveTap is rederive for a tr() destination claimed by a taproot
+// derivation d (its PubKey the x-only key): the key, output key, internal
+// key, tree and every taproot derivation must be dst's at (change,
+// index).
+func (dst *destination) rederiveTap(where string, po *psbt.Output, out *psbt.TxOut, d psbt.Bip32Derivation, change bool, index uint32) error {
+	path := wallet.Path(d.Path)
+	if dst.desc.ScriptType() != wallet.P2TR {
+		return refuse(where, "a taproot key claims registered wallet %q, which is %s", dst.name, dst.desc.ScriptType())
+	}
+	derived, err := dst.desc.Derive(change, index)
+	if err != nil {
+		return refuseErr(where, fmt.Sprintf("derive registered wallet %q at %s", dst.name, path), err)
+	}
+	own := ownTapKey(derived, wallet.KeyOrigin{Fingerprint: wallet.Fingerprint(d.Fingerprint)}, path)
+	if own == nil || !bytes.Equal(own[1:], d.PubKey) {
+		return refuse(where, "key %x claims registered wallet %q at %s but is not its key there", d.PubKey, dst.name, path)
+	}
+	if !bytes.Equal(derived.ScriptPubKey, out.PkScript) {
+		return refuse(where, "claims registered wallet %q at %s but is not its output key there", dst.name, path)
+	}
+	if po.TaprootInternalKey != nil && !bytes.Equal(po.TaprootInternalKey, derived.Taproot.InternalKey.PubKey[1:]) {
+		return refuse(where, "internal key is not the one registered wallet %q derives at %s", dst.name, path)
+	}
+	if po.TaprootTapTree != nil {
+		same := len(po.TaprootTapTree) == len(derived.Taproot.Leaves)
+		for n := 0; same && n < len(po.TaprootTapTree); n++ {
+			same = bytes.Equal(po.TaprootTapTree[n].Script, derived.Taproot.Leaves[n].Script)
+		}
+		if !same {
+			return refuse(where, "tap tree is not the one registered wallet %q derives at %s", dst.name, path)
+		}
+	}
+	return checkTapDerivations(where, po.TaprootBip32Derivation, derived)
+}

@@ -305,3 +305,72 @@ func FuzzSignBytesTaproot(f *testing.F) {
 		}
 	})
 }
+
+// TestTaprootDestination: a P2WSH wallet pays a registered tr()
+// destination, shown as such only when the output re-derives from it
+// (its output key, internal key, tree and taproot derivations).
+func TestTaprootDestination(t *testing.T) {
+	f := newFixture(t, wallet.P2WSH, 2, 3, 2)
+	var recs []*wallet.KeyRecord
+	for i := range f.ks {
+		m, err := f.ks[i].Master(f.net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := wallet.NewKeyRecord(m, wallet.AccountPath(f.net, wallet.P2TR, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rec)
+	}
+	hot, err := wallet.NewMultisig(f.net, wallet.P2TR, 2, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.registerDestination(0, "hot-tr", hot)
+	pay := func(alter func(*psbt.Output)) (*psbt.Packet, *signer.Review, error) {
+		p := f.build()
+		dq, err := hot.Derive(false, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The coordinator's fields for an output to another of its wallets.
+		p.UnsignedTx.Outputs[0].PkScript = dq.ScriptPubKey
+		p.Outputs[0] = psbt.Output{}
+		p.Outputs[0].TaprootInternalKey = dq.Taproot.InternalKey.PubKey[1:]
+		for _, l := range dq.Taproot.Leaves {
+			p.Outputs[0].TaprootTapTree = append(p.Outputs[0].TaprootTapTree, psbt.TaprootTapLeaf{LeafVersion: wallet.TapLeafVersion, Script: l.Script})
+		}
+		for _, l := range dq.Taproot.Leaves {
+			for _, k := range l.Keys {
+				lh := l.LeafHash
+				p.Outputs[0].TaprootBip32Derivation = append(p.Outputs[0].TaprootBip32Derivation, psbt.TaprootBip32Derivation{XOnlyPubKey: k.PubKey[1:], LeafHashes: [][]byte{lh[:]}, Fingerprint: k.Origin.Fingerprint, Path: k.Origin.Path})
+			}
+		}
+		if alter != nil {
+			alter(&p.Outputs[0])
+		}
+		return f.sign(p, signer.Options{})
+	}
+	out, r, err := pay(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out == nil || r.Outputs[0].Destination != "hot-tr" || r.Outputs[0].Index != 7 {
+		t.Fatalf("output 0: %+v", r.Outputs[0])
+	}
+	for name, c := range map[string]struct {
+		alter func(*psbt.Output)
+		want  string
+	}{
+		"another internal key": {func(o *psbt.Output) { o.TaprootInternalKey = o.TaprootBip32Derivation[0].XOnlyPubKey }, "internal key is not the one registered wallet"},
+		"another tree":         {func(o *psbt.Output) { o.TaprootTapTree[0].Script = append(o.TaprootTapTree[0].Script, 0x51) }, "tap tree is not the one"},
+		"another index":        {func(o *psbt.Output) { o.TaprootBip32Derivation[0].Path[len(o.TaprootBip32Derivation[0].Path)-1] = 8 }, "registered wallet \"hot-tr\""},
+	} {
+		out, _, err := pay(c.alter)
+		if err == nil {
+			t.Fatalf("%s: signed", name)
+		}
+		refused(t, out, err, c.want)
+	}
+}
