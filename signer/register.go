@@ -48,6 +48,7 @@ func (r *Registration) Format(w io.Writer) {
 		}
 		fmt.Fprintf(&b, "  key %d: [%s] %s%s\n", i+1, k.Origin, k.Key, mark)
 	}
+	b.WriteString(taprootNote(d))
 	fmt.Fprintf(&b, "First receive address: %s\n", r.FirstAddress)
 	if r.Destination && r.OwnPosition == 0 {
 		b.WriteString("This signer holds no key of it.\n")

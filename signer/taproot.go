@@ -397,3 +397,21 @@ func (dst *destination) rederiveTap(where string, po *psbt.Output, out *psbt.TxO
 	}
 	return checkTapDerivations(where, po.TaprootBip32Derivation, derived)
 }
+
+// taprootNote says, for a tr() wallet being registered, who can spend by
+// its key path: nobody (BIP-341's NUMS point) or the holder of the
+// internal key alone, which the operator must know. Empty for other
+// wallets.
+func taprootNote(d *wallet.Descriptor) string {
+	if d.ScriptType() != wallet.P2TR {
+		return ""
+	}
+	if !d.KeyPathSpendable() {
+		return "Key path: unspendable (BIP-341's NUMS point); spent only by its script leaves\n"
+	}
+	der, err := d.Derive(false, 0)
+	if err != nil {
+		return "WARNING: key path: its internal key can spend every coin alone\n"
+	}
+	return fmt.Sprintf("WARNING: key path: whoever holds the internal key [%s] can spend every coin alone, without the leaves' signers\n", der.Taproot.InternalKey.Origin)
+}

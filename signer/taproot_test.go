@@ -374,3 +374,30 @@ func TestTaprootDestination(t *testing.T) {
 		refused(t, out, err, c.want)
 	}
 }
+
+// TestTaprootRegistrationNote: registering a tr() wallet says who can
+// spend by its key path.
+func TestTaprootRegistrationNote(t *testing.T) {
+	f := newTapFixture(t, 2, 3, 0)
+	reg, err := f.ks[1].PrepareRegistration("vault", f.desc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	reg.Format(&b)
+	if !strings.Contains(b.String(), "Wallet \"vault\": 2-of-3 tr on regtest") || !strings.Contains(b.String(), "Key path: unspendable") {
+		t.Fatalf("registration:\n%s", b.String())
+	}
+	real, err := wallet.ParseDescriptor("tr("+f.recs[2].String()+"/<2;3>/*,"+leafOf(f.desc)+")", f.net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reg, err = f.ks[1].PrepareRegistration("keypath", real, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	reg.Format(&b)
+	if !strings.Contains(b.String(), "WARNING: key path: whoever holds the internal key ["+f.recs[2].Origin.String()+"/2/0] can spend every coin alone") {
+		t.Fatalf("registration:\n%s", b.String())
+	}
+}
