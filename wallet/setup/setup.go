@@ -199,5 +199,8 @@ func checkWallet(f Format, d *wallet.Descriptor) error {
 	if !d.HasChange() {
 		return &Error{Format: f, Err: fmt.Errorf("%w: the descriptor needs receive and change branches (/<0;1>/*)", ErrNoChange)}
 	}
+	if d.ScriptType() == wallet.P2TR && f != Descriptor && f != Pair {
+		return &Error{Format: f, Err: fmt.Errorf("%w: kinko writes no %s for a taproot wallet; share its descriptor", ErrInvalid, f.title())}
+	}
 	return nil
 }

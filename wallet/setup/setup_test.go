@@ -338,10 +338,13 @@ func TestWriteRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []Format{Coldcard, Caravan, Specter, BSMS} {
+	for _, f := range []Format{Coldcard, Caravan, Specter, BSMS, UR} {
 		if _, err := Write(tr, f, Options{}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "taproot") {
 			t.Fatalf("%s of a taproot wallet: %v", f, err)
 		}
+	}
+	if _, _, err := EncodeUR(tr, URReceive); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("crypto-output of a taproot wallet: %v", err)
 	}
 	for _, f := range []Format{Descriptor, Pair} {
 		out, err := Write(tr, f, Options{})

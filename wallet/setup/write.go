@@ -65,9 +65,6 @@ func Write(d *wallet.Descriptor, f Format, opts Options) ([]byte, error) {
 	if !d.IsMultisig() {
 		return nil, &Error{Format: f, Err: fmt.Errorf("%w: a %s file holds a multisig, not a single-key wallet", ErrInvalid, f)}
 	}
-	if d.ScriptType() == wallet.P2TR {
-		return nil, &Error{Format: f, Err: fmt.Errorf("%w: kinko writes no %s for a taproot wallet; share its descriptor", ErrInvalid, f.title())}
-	}
 	switch f {
 	case Coldcard:
 		return writeColdcard(d, opts)
