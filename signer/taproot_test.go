@@ -401,3 +401,23 @@ func TestTaprootRegistrationNote(t *testing.T) {
 		t.Fatalf("registration:\n%s", b.String())
 	}
 }
+
+// TestSignTaprootV2: a version 2 PSBT (BIP-370) of a tr wallet is signed
+// and answered in version 2, with the taproot signatures.
+func TestSignTaprootV2(t *testing.T) {
+	f := newTapFixture(t, 2, 3, 2)
+	p := f.build()
+	p.Version = 2
+	raw := mustBytes(t, p)
+	blob, _, err := f.ks[0].SignBytes(raw, signer.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := psbt.Parse(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Version != 2 || len(out.Inputs[0].TaprootScriptSpendSig) != 1 || len(out.Inputs[1].TaprootScriptSpendSig) != 1 {
+		t.Fatalf("answer: version %d, %d and %d script signatures", out.Version, len(out.Inputs[0].TaprootScriptSpendSig), len(out.Inputs[1].TaprootScriptSpendSig))
+	}
+}
