@@ -26,8 +26,9 @@ var (
 )
 
 // Descriptor is a parsed watch-only output descriptor (BIP-380 to 383,
-// 389): a multisig, wsh(multi), sh(wsh(multi)) or sh(multi) with multi or
-// sortedmulti, or a single key, wpkh(KEY) or sh(wpkh(KEY)). It never holds
+// 386, 387, 389): a multisig, wsh(multi), sh(wsh(multi)) or sh(multi)
+// with multi or sortedmulti, or tr(KEY,TREE) whose leaves are multi_a,
+// sortedmulti_a or pk, or a single key, wpkh(KEY) or sh(wpkh(KEY)). It never holds
 // a private key. A Descriptor is immutable and safe for concurrent use.
 //
 // Key origins are kept as written and not checked against the keys (BIP-380
@@ -52,7 +53,11 @@ type Descriptor struct {
 
 // ParseDescriptor parses a descriptor kinko can watch: a multisig, wsh(M),
 // sh(wsh(M)) or sh(M), where M is multi(k,KEY,…) or sortedmulti(k,KEY,…),
-// or a single key, wpkh(KEY) or sh(wpkh(KEY)). A KEY is an optional origin
+// or a single key, wpkh(KEY) or sh(wpkh(KEY)), or a taproot multisig
+// tr(KEY,TREE): TREE a leaf or {TREE,TREE} (at most 64 leaves), a leaf
+// multi_a(k,KEY,…), sortedmulti_a(k,KEY,…) (at most 20 keys; BIP-387
+// allows 999) or pk(KEY); keys under tr() may also be 64-digit x-only
+// hex keys, and tr(KEY) without a tree is refused as unsupported. A KEY is an optional origin
 // "[fingerprint/path]" followed either by a hex public key or by an
 // xpub/tpub with derivation steps: fixed "/N", at most one multipath
 // "/<a;b>" (BIP-389), and an optional final "/*". Keys under wsh() and

@@ -16,11 +16,15 @@
 //
 // [Descriptor] is a BIP-380/381/382/383/389 output descriptor for
 // wsh(sortedmulti), sh(wsh(sortedmulti)), sh(sortedmulti) and the multi
-// forms, and for single-key wpkh() and sh(wpkh()) wallets (such as an
-// exchange's hot wallet), with the BIP-380 checksum and the <0;1>
+// forms, for taproot multisig tr(KEY,TREE) with multi_a/sortedmulti_a
+// leaves (BIP-386, BIP-387; the internal key BIP-341's unspendable
+// [NUMSKey] or a real key), and for single-key wpkh() and sh(wpkh())
+// wallets (such as an exchange's hot wallet), with the BIP-380 checksum
+// and the <0;1>
 // multipath step for the receive and change branches. [Descriptor.Derive]
 // gives, for one index, the scripts, the address, and each key with its
-// full origin, as a PSBT needs them.
+// full origin, as a PSBT needs them; for tr() also the internal and
+// output keys and each leaf with its control block ([TaprootSpend]).
 //
 // # Networks, addresses, amounts
 //
