@@ -56,3 +56,22 @@ func BenchmarkDeriveScriptPubKeysWPKH(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "addresses/s")
 }
+
+// BenchmarkDeriveScriptPubKeysTR derives output scripts of a 2-of-3
+// tr(NUMS,sortedmulti_a) wallet in batches of 100: each costs a child
+// derivation per key and the taproot tweak.
+func BenchmarkDeriveScriptPubKeysTR(b *testing.B) {
+	_, recs := testRecords(b, Mainnet, P2TR, 3)
+	d, err := NewMultisig(Mainnet, P2TR, 2, recs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := d.DeriveScriptPubKeys(false, uint32(i*100)&0x3fffffff, 100); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "addresses/s")
+}
