@@ -301,7 +301,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	}
 	w := pl.wallet
 	net := w.desc.Network()
-	if err := checkGlobalXPubs(p, w); err != nil {
+	if err := checkGlobalXPubs(p, w, master); err != nil {
 		return nil, err
 	}
 	dsts, err := ks.destinations(net)

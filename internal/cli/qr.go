@@ -34,7 +34,7 @@ type QROut struct {
 func (q *QROut) Register(fs *flag.FlagSet) {
 	fs.StringVar(&q.Mode, "qr", "", "also show the result as QR codes: parts (one string a line), terminal, gif:FILE or png-dir:DIR")
 	fs.StringVar(&q.Format, "qr-format", "ur", "QR encoding: ur (BC-UR) or bbqr")
-	fs.IntVar(&q.Fragment, "fragment", 0, "UR fragment size in bytes (default 200)")
+	fs.IntVar(&q.Fragment, "fragment", 0, "UR fragment size in bytes (default 380)")
 	FloatVar(fs, &q.FPS, "fps", airgap.DefaultFPS, 0.1, 60, "frames per second of an animation")
 	fs.StringVar(&q.Level, "ecc", "L", "QR error correction: L, M, Q or H")
 }
