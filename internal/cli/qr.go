@@ -257,8 +257,13 @@ func readStdin(stdin io.Reader, progress io.Writer) (string, []byte, error) {
 		return decodeBlob("standard input", b)
 	}
 	c := airgap.NewCollector()
-	sc := bufio.NewScanner(br)
+	// A scanner left running, or a hostile stream, must not be read
+	// forever: what a message may take in all, and how many lines in a
+	// row may fail to be its parts, are bounded.
+	lr := &io.LimitedReader{R: br, N: MaxInput + 1}
+	sc := bufio.NewScanner(lr)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	rejected := 0
 	for !c.Done() && sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" {
@@ -266,15 +271,28 @@ func readStdin(stdin io.Reader, progress io.Writer) (string, []byte, error) {
 		}
 		if err := c.Add(line); err != nil {
 			fmt.Fprintf(progress, "skipped a part: %v\n", err)
+			if rejected++; rejected >= MaxRejectedParts {
+				return "", nil, WithHint(ExitRefused, fmt.Errorf("standard input: %d lines in a row are not parts of the message (%s)", rejected, c.Status()),
+					"is the scanner reading the right codes?")
+			}
 			continue
 		}
+		rejected = 0
 		fmt.Fprintf(progress, "%s\n", c.Status())
 	}
 	if err := sc.Err(); err != nil {
 		return "", nil, fmt.Errorf("standard input: %w", err)
 	}
+	if lr.N <= 0 && !c.Done() {
+		return "", nil, WithHint(ExitRefused, fmt.Errorf("standard input: more than %d bytes of part strings and the message is not complete (%s)", MaxInput, c.Status()), "")
+	}
 	return finish(c, "standard input")
 }
+
+// MaxRejectedParts is how many lines in a row that are not parts of the
+// message being read are skipped before reading stops: a scanner misreads
+// a frame now and then, not a thousand times in a row.
+const MaxRejectedParts = 1000
 
 func scanInto(c *airgap.Collector, name string, img []byte, progress io.Writer) error {
 	parts, err := airgap.ScanImage(bytes.NewReader(img))
