@@ -57,6 +57,9 @@ func (e *env) sign(args []string) error {
 		r.Format(e.stderr)
 		return e.confirm(*yes, "Sign this transaction?")
 	})
+	if errors.Is(err, signer.ErrNoPreviousTx) {
+		return cli.WithHint(cli.ExitRefused, err, "nothing was signed; the PSBT leaves out the previous transactions, as Electrum's QR codes do: in Electrum's transaction window export it to a file instead (Export, with \"For hardware device; include xpubs\", then Save to file) and sign that file")
+	}
 	if errors.Is(err, signer.ErrRefused) {
 		return cli.WithHint(cli.ExitRefused, err, "nothing was signed")
 	}

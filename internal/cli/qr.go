@@ -127,6 +127,13 @@ func (q *QROut) Send(m Message, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return q.SendParts(parts, stdout, stderr)
+}
+
+// SendParts shows the given part strings as QR codes, one code each, as
+// --qr asks: for text a reader takes as it is, in neither UR nor BBQr
+// (a key for Electrum).
+func (q *QROut) SendParts(parts []string, stdout, stderr io.Writer) error {
 	lvl, err := q.level()
 	if err != nil {
 		return err
