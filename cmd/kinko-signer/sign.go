@@ -58,7 +58,7 @@ func (e *env) sign(args []string) error {
 		return e.confirm(*yes, "Sign this transaction?")
 	})
 	if errors.Is(err, signer.ErrNoPreviousTx) {
-		return cli.WithHint(cli.ExitRefused, err, "nothing was signed; the PSBT leaves out the previous transactions, as Electrum's QR codes do: in Electrum's transaction window export it to a file instead (Export, with \"For hardware device; include xpubs\", then Save to file) and sign that file")
+		return cli.WithHint(cli.ExitRefused, err, "nothing was signed; the PSBT leaves out the previous transactions, as Electrum's QR codes do: export it from Electrum's transaction window to a file instead (its Export menu, with \"For hardware device; include xpubs\" ticked) and sign that file")
 	}
 	if errors.Is(err, signer.ErrRefused) {
 		return cli.WithHint(cli.ExitRefused, err, "nothing was signed")
