@@ -2,13 +2,17 @@ package signer_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/kinko-project/kinko/airgap"
+	"github.com/kinko-project/kinko/coordinator"
 	"github.com/kinko-project/kinko/internal/psbt"
+	"github.com/kinko-project/kinko/internal/regtest"
 	"github.com/kinko-project/kinko/signer"
 	"github.com/kinko-project/kinko/wallet"
 )
@@ -144,7 +148,9 @@ func (e *ePSBT) bytes() []byte {
 			b = pair(b, []byte{0x00}, handTx(in.prev.Version, in.prev.Inputs, in.prev.Outputs, in.prev.LockTime))
 		}
 		b = pair(b, []byte{0x01}, txOutBytes(nil, in.utxo))
-		b = pair(b, []byte{0x05}, in.ws)
+		if in.ws != nil {
+			b = pair(b, []byte{0x05}, in.ws)
+		}
 		for _, d := range in.ders {
 			b = pair(b, append([]byte{0x06}, d.pub...), derValue(d.fp, d.path))
 		}
@@ -216,6 +222,12 @@ var (
 func electrumSpend(t *testing.T) (*fixture, *ePSBT) {
 	f := newFixture(t, wallet.P2WSH, 2, 3, 0)
 	f.coins = append(f.coins, f.coin(f.desc, false, 0, 100_000_000), f.coin(f.desc, true, 25, 60_000_000))
+	return f, electrumBuild(t, f)
+}
+
+// electrumBuild writes Electrum's PSBT spending f's coins (worth 1.6 BTC
+// together): 0.5 BTC out, 1000 sat fee, the rest to change 1/7.
+func electrumBuild(t *testing.T, f *fixture) *ePSBT {
 	e := &ePSBT{}
 	for i, r := range f.recs {
 		if i == electrumSeed {
@@ -238,7 +250,7 @@ func electrumSpend(t *testing.T) (*fixture, *ePSBT) {
 		{out: &psbt.TxOut{Value: 50_000_000, PkScript: external(t)}},
 		{out: &psbt.TxOut{Value: 160_000_000 - 50_000_000 - 1_000, PkScript: der.ScriptPubKey}, ws: der.WitnessScript, ders: ders},
 	}
-	return f, e
+	return e
 }
 
 func TestElectrumFormSigns(t *testing.T) {
@@ -466,4 +478,122 @@ func TestElectrumQRNoPreviousTx(t *testing.T) {
 	if !errors.Is(err, signer.ErrNoPreviousTx) {
 		t.Errorf("err = %v, want ErrNoPreviousTx", err)
 	}
+}
+
+// TestElectrumOnRegtest: coins of the vault on a real btcd regtest node
+// (receive 0, change 25), spent by a PSBT in Electrum's form read as its
+// base43 QR text would be if it carried the previous transactions; the
+// two kinko signers' signatures finalize to a transaction the node
+// accepts and mines.
+func TestElectrumOnRegtest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real btcd regtest node")
+	}
+	node, err := regtest.Start(context.Background(), regtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Stop()
+	f := newFixture(t, wallet.P2WSH, 2, 3, 0)
+	f.register(1, nil)
+	for _, c := range []struct {
+		change bool
+		index  uint32
+		value  int64
+	}{{false, 0, 100_000_000}, {true, 25, 60_000_000}} {
+		der, err := f.desc.Derive(c.change, c.index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := node.Fund(der.ScriptPubKey, c.value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine(t, node)
+		prev := rawTx(t, node, id)
+		vout := slices.IndexFunc(prev.Outputs, func(o *psbt.TxOut) bool { return bytes.Equal(o.PkScript, der.ScriptPubKey) })
+		f.coins = append(f.coins, coordinator.FundedCoin{Coin: coordinator.Coin{OutPoint: psbt.OutPoint{Hash: prev.TxID(), Index: uint32(vout)}, Value: c.value, Change: c.change, Index: c.index}, Prev: prev})
+	}
+	e := electrumBuild(t, f)
+	text := []byte(airgap.EncodeBase43(e.bytes()))
+	p, err := psbt.Parse(e.bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := p.Copy()
+	for i := 0; i < 2; i++ {
+		out, _, err := f.ks[i].SignBytes(text, signer.Options{}, nil)
+		if err != nil {
+			t.Fatalf("signer %d: %v", i, err)
+		}
+		part, err := psbt.Parse(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := psbt.Combine(full, part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := psbt.Finalize(full); err != nil {
+		t.Fatal(err)
+	}
+	broadcast(t, node, full)
+	mine(t, node)
+}
+
+// TestElectrumFormSingleKey: a single-key wallet whose key Electrum holds
+// as a zpub/vpub alone (watching only) names it the same way; the input
+// and the change are read through the registered key.
+func TestElectrumFormSingleKey(t *testing.T) {
+	f := newFixture(t, wallet.P2WPKH, 1, 1, 0)
+	f.coins = append(f.coins, f.coin(f.desc, false, 3, 100_000_000))
+	c := f.coins[0]
+	_, ders := electrumDers(t, f.desc, f.recs, -1, false, 3)
+	if ders[0].fp != f.recs[0].Key.Fingerprint() || len(ders[0].path) != 2 {
+		t.Fatalf("not in Electrum's form: %+v", ders[0])
+	}
+	chg, chgDers := electrumDers(t, f.desc, f.recs, -1, true, 4)
+	e := &ePSBT{
+		ins: []eIn{{op: c.OutPoint, prev: c.Prev, utxo: c.Prev.Outputs[0], ders: ders}},
+		outs: []eOut{
+			{out: &psbt.TxOut{Value: 30_000_000, PkScript: external(t)}},
+			{out: &psbt.TxOut{Value: 70_000_000 - 500, PkScript: chg.ScriptPubKey}, ders: chgDers},
+		},
+	}
+	out, r, err := f.ks[0].SignBytes(e.bytes(), signer.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out == nil || r.Inputs[0].Index != 3 || !r.Outputs[1].Change || r.Outputs[1].Index != 4 {
+		t.Errorf("review: %+v %+v", r.Inputs, r.Outputs)
+	}
+	// A lie: the key's fingerprint with another index's key.
+	e.ins[0].ders[0].pub = chg.Keys[0].PubKey
+	out, _, err = f.ks[0].SignBytes(e.bytes(), signer.Options{}, nil)
+	refused(t, out, err, "does not re-derive from our seed")
+}
+
+// TestElectrumFormAmbiguous: when two registered wallets give one key two
+// origins, a derivation naming that key by its own fingerprint cannot be
+// read, and is refused rather than guessed.
+func TestElectrumFormAmbiguous(t *testing.T) {
+	f, e := electrumSpend(t)
+	other := *f.recs[1]
+	other.Origin.Fingerprint = wallet.Fingerprint{0xde, 0xad, 0xbe, 0xef}
+	d, err := wallet.NewMultisig(f.net, wallet.P2WSH, 2, []*wallet.KeyRecord{f.recs[0], &other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := f.ks[0].PrepareRegistration("pair", d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ks[0].Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := f.ks[0].SignBytes(e.bytes(), signer.Options{}, nil)
+	refused(t, out, err, "global xpub: at m with fingerprint "+f.recs[1].Key.Fingerprint().String()+", which more than one registered key has")
+	e.xpubs = nil
+	out, _, err = f.ks[0].SignBytes(e.bytes(), signer.Options{}, nil)
+	refused(t, out, err, "as Electrum writes an xpub's own, and more than one registered key has it")
 }
