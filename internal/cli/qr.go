@@ -138,8 +138,8 @@ func (q *QROut) Send(m Message, stdout, stderr io.Writer) error {
 }
 
 // SendParts shows the given part strings as QR codes, one code each, as
-// --qr asks: for text a reader takes as it is, in neither UR nor BBQr
-// (a key for Electrum).
+// --qr asks. Send uses it; a caller whose text goes as it is, in neither
+// UR nor BBQr (a key for Electrum), calls it directly.
 func (q *QROut) SendParts(parts []string, stdout, stderr io.Writer) error {
 	lvl, err := q.level()
 	if err != nil {
