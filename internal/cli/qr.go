@@ -33,7 +33,7 @@ type QROut struct {
 // Register adds --qr, --qr-format, --fragment, --fps and --ecc to fs.
 func (q *QROut) Register(fs *flag.FlagSet) {
 	fs.StringVar(&q.Mode, "qr", "", "also show the result as QR codes: parts (one string a line), terminal, gif:FILE or png-dir:DIR")
-	fs.StringVar(&q.Format, "qr-format", "ur", "QR encoding: ur (BC-UR) or bbqr")
+	fs.StringVar(&q.Format, "qr-format", "ur", "QR encoding: ur (BC-UR), bbqr, or base43 (a PSBT as one code of base43 text, which Electrum reads)")
 	fs.IntVar(&q.Fragment, "fragment", 0, "UR fragment size in bytes (default 380)")
 	FloatVar(fs, &q.FPS, "fps", airgap.DefaultFPS, 0.1, 60, "frames per second of an animation")
 	fs.StringVar(&q.Level, "ecc", "L", "QR error correction: L, M, Q or H")
@@ -117,8 +117,15 @@ func (q *QROut) Parts(m Message) ([]string, error) {
 			return nil, err
 		}
 		return airgap.EncodeBBQr(m.Data, m.BBQrType, airgap.BBQrOptions{Level: lvl})
+	case "base43":
+		// Electrum's QR form: one code, never split; a PSBT too large
+		// for one fails to render, and goes as a file instead.
+		if m.BBQrType != airgap.BBQrPSBT && m.BBQrType != airgap.BBQrTransaction {
+			return nil, Usagef("--qr-format base43 carries a PSBT or a transaction (Electrum's QR codes), not this")
+		}
+		return []string{airgap.EncodeBase43(m.Data)}, nil
 	}
-	return nil, Usagef("--qr-format %q: want ur or bbqr", q.Format)
+	return nil, Usagef("--qr-format %q: want ur, bbqr or base43", q.Format)
 }
 
 // Send shows m as QR codes as the flags ask.
@@ -127,6 +134,13 @@ func (q *QROut) Send(m Message, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return q.SendParts(parts, stdout, stderr)
+}
+
+// SendParts shows the given part strings as QR codes, one code each, as
+// --qr asks. Send uses it; a caller whose text goes as it is, in neither
+// UR nor BBQr (a key for Electrum), calls it directly.
+func (q *QROut) SendParts(parts []string, stdout, stderr io.Writer) error {
 	lvl, err := q.level()
 	if err != nil {
 		return err
