@@ -41,14 +41,15 @@ const (
 	bbqrMaxPartLen = 8192
 )
 
-// Default QR versions considered by EncodeBBQr. Version 12 (65x65
-// modules, 535 alphanumeric characters at level L, ~330 bytes of base32
-// payload) is about the density of a default UR part and stays readable
-// by a 720p laptop webcam; the spec's reference splitter defaults to
-// versions 5 to 40, which favours phone cameras.
+// Default QR versions considered by EncodeBBQr. Version 16 (81x81
+// modules, 854 alphanumeric characters at level L, 528 bytes of
+// compressed payload) is the largest a simulated 720p webcam read in at
+// least 99% of frames (see DefaultFPS), and the density of a default UR
+// part; the spec's reference splitter defaults to versions 5 to 40,
+// which favours phone cameras.
 const (
 	DefaultBBQrMinVersion = 5
-	DefaultBBQrMaxVersion = 12
+	DefaultBBQrMaxVersion = 16
 )
 
 // BBQrOptions tunes EncodeBBQr. The zero value selects the defaults.

@@ -30,8 +30,9 @@ const maxCollectorLine = 1 << 20
 
 // DecodeBytes recognises a single blob, such as a file from a USB stick or
 // pasted text: a binary PSBT (magic "psbt\xff"), a hex or base64 PSBT
-// (white space ignored), a single-part UR or BBQr, or several UR or BBQr
-// parts one per line. It returns the payload kind (KindPSBT, ...) and the
+// (white space ignored), a PSBT or transaction as Electrum's base43 QR
+// text, a single-part UR or BBQr, or several UR or BBQr parts one per
+// line. It returns the payload kind (KindPSBT, ...) and the
 // payload. Sizes are checked before anything proportional is allocated.
 func DecodeBytes(b []byte) (kind string, payload []byte, err error) {
 	if len(b) > maxTextInput {
@@ -91,7 +92,7 @@ func DecodeBytes(b []byte) (kind string, payload []byte, err error) {
 		}
 		return KindPSBT, out[:n], nil
 	}
-	return "", nil, ErrUnknownFormat
+	return decodeBase43Payload(compact) // Electrum's QR text (base43.go)
 }
 
 func hasPrefixFold(b []byte, prefix string) bool {

@@ -11,10 +11,10 @@ import (
 // characters ▀ ▄ █ and space, which the Linux text console's default font
 // has. Light modules are drawn in the foreground colour, which is forced to
 // bright white on black with ANSI codes so the code is dark-on-light
-// whatever the terminal theme. A version 12 code (73x73 modules with its
-// quiet zone) takes 73 columns and 37 rows: it fits a 1366x768 laptop
-// console (170x48 with an 8x16 font). For terminal animations use smaller
-// UR fragments (about 100 bytes) or BBQr MaxVersion 8-10.
+// whatever the terminal theme. A version 16 code, the largest the
+// defaults make (89x89 modules with its quiet zone), takes 89 columns
+// and 45 rows: it fits a 1366x768 laptop console (170x48 with an 8x16
+// font).
 const (
 	termColors = "\x1b[1;37;40m"
 	termReset  = "\x1b[0m"

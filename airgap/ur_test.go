@@ -68,8 +68,12 @@ func TestURRoundTripRandomPayloads(t *testing.T) {
 // lossTrial shows parts of a seqLen-fragment UR, dropping each with
 // probability drop, until the decoder finishes; it returns frames shown
 // and frames received.
+// lossFragment is the fragment size of the loss trials: 100 fragments of
+// it make a 20000-byte message.
+const lossFragment = 200
+
 func lossTrial(t testing.TB, cbor []byte, drop float64, r *rand.Rand) (shown, received int) {
-	enc, err := NewUREncoder(URTypeBytes, cbor, DefaultURMaxFragment, DefaultURMinFragment)
+	enc, err := NewUREncoder(URTypeBytes, cbor, lossFragment, DefaultURMinFragment)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,10 +99,10 @@ func lossTrial(t testing.TB, cbor []byte, drop float64, r *rand.Rand) (shown, re
 }
 
 // hundredFragmentMessage is a CBOR byte string of exactly 20000 bytes:
-// 100 fragments of DefaultURMaxFragment bytes.
+// 100 fragments of lossFragment bytes.
 func hundredFragmentMessage(r *rand.Rand) []byte {
 	cbor := CBORByteString(randomBytes(r, 20000-3))
-	if len(cbor) != 100*DefaultURMaxFragment {
+	if len(cbor) != 100*lossFragment {
 		panic("size")
 	}
 	return cbor

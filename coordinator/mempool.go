@@ -233,19 +233,27 @@ func (c *Coordinator) addedSince(ctx context.Context, marks map[string]int64) (m
 	if err != nil {
 		return nil, err
 	}
-	defer crows.Close()
-	for crows.Next() {
+	return added, eachOutPoint(crows, func(op psbt.OutPoint) { added[outpointKey(op)] = true })
+}
+
+// eachOutPoint calls fn with the outpoint of each row of rows, which
+// select txid and vout, and closes rows.
+func eachOutPoint(rows *sql.Rows, fn func(psbt.OutPoint)) error {
+	defer rows.Close()
+	for rows.Next() {
 		var txid string
 		var op psbt.OutPoint
-		if err := crows.Scan(&txid, &op.Index); err != nil {
-			return nil, err
+		if err := rows.Scan(&txid, &op.Index); err != nil {
+			return err
 		}
-		if op.Hash, err = psbt.ParseHash(txid); err != nil {
-			return nil, err
+		h, err := psbt.ParseHash(txid)
+		if err != nil {
+			return err
 		}
-		added[outpointKey(op)] = true
+		op.Hash = h
+		fn(op)
 	}
-	return added, crows.Err()
+	return rows.Err()
 }
 
 func matches(keys []byte, added map[[keyLen]byte]bool) bool {

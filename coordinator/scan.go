@@ -104,19 +104,7 @@ func loadWatch(ctx context.Context, q rowsQueryer, wallets []*Wallet) (*watchSet
 	if err != nil {
 		return nil, err
 	}
-	defer crows.Close()
-	for crows.Next() {
-		var txid string
-		var op psbt.OutPoint
-		if err := crows.Scan(&txid, &op.Index); err != nil {
-			return nil, err
-		}
-		if op.Hash, err = psbt.ParseHash(txid); err != nil {
-			return nil, err
-		}
-		ws.coins[op] = struct{}{}
-	}
-	return ws, crows.Err()
+	return ws, eachOutPoint(crows, func(op psbt.OutPoint) { ws.coins[op] = struct{}{} })
 }
 
 // scanTxs records the watched wallets' coins created and spent by txs, at

@@ -154,7 +154,23 @@ func TestGlobalXPubUnderAnotherOrigin(t *testing.T) {
 			x := own(f, p)
 			x.Path = append([]uint32(nil), x.Path...)
 			x.Path[len(x.Path)-1] = 3 | wallet.Hardened
-		}, "this signer's own key"},
+		}, "global xpub"},
+		{"a key outside the wallet claiming our fingerprint", func(f *fixture, p *psbt.Packet) {
+			other := p.XPubs[0]
+			for _, o := range p.XPubs {
+				if wallet.Fingerprint(o.Fingerprint) != f.recs[0].Origin.Fingerprint {
+					other = o
+				}
+			}
+			p.XPubs = append(p.XPubs, psbt.XPub{ExtendedKey: other.ExtendedKey, Fingerprint: f.recs[0].Origin.Fingerprint, Path: []uint32{84 | wallet.Hardened, 1 | wallet.Hardened, 0 | wallet.Hardened}})
+		}, "claims this signer's fingerprint at m/84h/1h/0h but is not its key"},
+		{"our key outside the wallet under another fingerprint", func(f *fixture, p *psbt.Packet) {
+			path := wallet.Path{84 | wallet.Hardened, 1 | wallet.Hardened, 0 | wallet.Hardened}
+			m, _ := f.ks[0].Master(f.net)
+			k, _ := m.Derive(path)
+			raw := k.Neuter().Serialize()
+			p.XPubs = append(p.XPubs, psbt.XPub{ExtendedKey: raw[:], Fingerprint: [4]byte{1, 2, 3, 4}, Path: path})
+		}, "announces this signer's own key at m/84h/1h/0h"},
 		{"a cosigner's key under our origin", func(f *fixture, p *psbt.Packet) {
 			x := own(f, p)
 			for _, o := range p.XPubs {

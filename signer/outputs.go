@@ -100,8 +100,11 @@ func underOrigin(w *registered, path wallet.Path) bool {
 // wallet: an xpub for one of its key origins that is not the wallet's key,
 // one of the wallet's keys announced under another origin (another
 // fingerprint or path: our own key passed off as someone else's, or a
-// cosigner's as ours), or one of the other network.
-func checkGlobalXPubs(p *psbt.Packet, w *registered) error {
+// cosigner's as ours), or one of the other network. Any global xpub is
+// also compared with this signer's own key at its path: claiming the
+// signer's fingerprint it must be that key, and being that key it must
+// claim the fingerprint.
+func checkGlobalXPubs(p *psbt.Packet, w *registered, master *wallet.ExtendedKey) error {
 	net := w.desc.Network()
 	for _, gx := range p.XPubs {
 		k, err := wallet.ParseExtendedKeyBytes(gx.ExtendedKey, net)
@@ -109,6 +112,9 @@ func checkGlobalXPubs(p *psbt.Packet, w *registered) error {
 			return refuseErr("global xpub", "does not fit the registered wallet's network "+net.String(), err)
 		}
 		origin := wallet.KeyOrigin{Fingerprint: wallet.Fingerprint(gx.Fingerprint), Path: wallet.Path(gx.Path)}
+		if err := checkOwnXPub(k, origin, master); err != nil {
+			return err
+		}
 		for _, rk := range w.desc.Keys() {
 			sameOrigin := rk.Origin.Fingerprint == origin.Fingerprint && rk.Origin.Path.Equal(origin.Path)
 			sameKey := bytes.Equal(k.PublicKey(), rk.Key.PublicKey()) && bytes.Equal(k.ChainCode(), rk.Key.ChainCode())
@@ -123,6 +129,35 @@ func checkGlobalXPubs(p *psbt.Packet, w *registered) error {
 				return refuse("global xpub", "announces %s (registered at %s) under another origin, %s", whose, rk.Origin, origin)
 			}
 		}
+	}
+	return nil
+}
+
+// maxXPubDepth bounds the path of a global xpub the signer re-derives:
+// BIP-32 depth is one byte, and no wallet is deeper than a few steps.
+const maxXPubDepth = 16
+
+// checkOwnXPub compares a global xpub announced at origin with this
+// signer's own key at origin's path.
+func checkOwnXPub(k *wallet.ExtendedKey, origin wallet.KeyOrigin, master *wallet.ExtendedKey) error {
+	claimsOurs := origin.Fingerprint == master.Fingerprint()
+	if len(origin.Path) > maxXPubDepth {
+		if claimsOurs {
+			return refuse("global xpub", "claims our fingerprint at a path of %d steps, deeper than any key of ours", len(origin.Path))
+		}
+		return nil
+	}
+	own, err := master.Derive(origin.Path)
+	if err != nil {
+		return refuseErr("global xpub", "cannot derive our key at "+origin.Path.String(), err)
+	}
+	same := bytes.Equal(own.PublicKey(), k.PublicKey()) && bytes.Equal(own.ChainCode(), k.ChainCode())
+	own.Zero()
+	switch {
+	case claimsOurs && !same:
+		return refuse("global xpub", "claims this signer's fingerprint at %s but is not its key there", origin.Path)
+	case !claimsOurs && same:
+		return refuse("global xpub", "announces this signer's own key at %s under another fingerprint, %s", origin.Path, origin.Fingerprint)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/signer"
 	"github.com/kinko-project/kinko/wallet"
@@ -94,5 +95,44 @@ func TestSignSameBytesAnyWorkers(t *testing.T) {
 		} else if !bytes.Equal(out, want) {
 			t.Errorf("%d workers signed other bytes", w)
 		}
+	}
+}
+
+// BenchmarkReplyFrames reports the size of the signer's reply (the
+// unsigned transaction and its partial signatures, nothing else) for 1,
+// 2, 5 and 10 inputs of a 2-of-3 P2WSH wallet, and the QR frames it takes
+// at kinko's defaults, as UR and as BBQr.
+//
+//	go test ./signer -run XXX -bench ReplyFrames -benchtime 1x
+func BenchmarkReplyFrames(b *testing.B) {
+	for _, n := range []int{1, 2, 5, 10} {
+		b.Run(fmt.Sprintf("%d-inputs", n), func(b *testing.B) {
+			f := newFixture(b, wallet.P2WSH, 2, 3, n)
+			raw, err := f.build().Serialize()
+			if err != nil {
+				b.Fatal(err)
+			}
+			var reply []byte
+			for range b.N {
+				if reply, _, err = f.ks[0].SignBytes(raw, signer.Options{}, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ur, err := (&cli.QROut{Format: "ur"}).Parts(cli.PSBTMessage(reply))
+			if err != nil {
+				b.Fatal(err)
+			}
+			urFrames := len(ur)
+			if urFrames > 1 {
+				urFrames /= 2 // pure fragments, then as many mixes
+			}
+			bb, err := (&cli.QROut{Format: "bbqr"}).Parts(cli.PSBTMessage(reply))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(len(reply)), "reply-bytes")
+			b.ReportMetric(float64(urFrames), "ur-frames")
+			b.ReportMetric(float64(len(bb)), "bbqr-frames")
+		})
 	}
 }

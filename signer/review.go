@@ -21,6 +21,11 @@ const MaxMoney = wallet.MaxMoney
 // output is at fault and why.
 var ErrRefused = errors.New("refused")
 
+// ErrNoPreviousTx is wrapped by the refusal of an input that comes
+// without its previous transaction, as Electrum's QR codes leave it out:
+// the amount it spends cannot be proven.
+var ErrNoPreviousTx = errors.New("the amount it spends cannot be proven without it")
+
 // RefusalError is a refusal of a PSBT, naming where the fault is.
 type RefusalError struct {
 	Where  string // "input 2", "output 0", "transaction", "psbt"
@@ -187,7 +192,7 @@ func spentOutput(p *psbt.Packet, i int) (*psbt.TxOut, error) {
 		if w := in.WitnessUTXO; w != nil && psbt.IsP2TR(w.PkScript) && w.Value >= 0 && w.Value <= MaxMoney {
 			return w, nil
 		}
-		return nil, refuse(where, "no previous transaction (non_witness_utxo): its amount cannot be proven")
+		return nil, refuseErr(where, "no previous transaction (non_witness_utxo)", ErrNoPreviousTx)
 	}
 	if in.NonWitnessUTXO.TxID() != prev.Hash {
 		return nil, refuse(where, "previous transaction %s is not the one spent (%s)", in.NonWitnessUTXO.TxID(), prev.Hash)

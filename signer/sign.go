@@ -246,6 +246,11 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	if len(wallets) == 0 {
 		return nil, refuse("psbt", "no wallet is registered on this signer (register one with 'kinko-signer register')")
 	}
+	// Derivations in Electrum's form are read as full origins here, and
+	// every check below runs on them as on any (electrum.go).
+	if p, err = ks.electrumOrigins(p, wallets); err != nil {
+		return nil, err
+	}
 	fp := master.Fingerprint()
 	pl := &plan{keys: keys}
 	// Each input's own checks (its previous transaction, its keys and
@@ -307,7 +312,7 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 		return nil, err
 	}
 	net := w.desc.Network()
-	if err := checkGlobalXPubs(p, w); err != nil {
+	if err := checkGlobalXPubs(p, w, master); err != nil {
 		return nil, err
 	}
 	dsts, err := ks.destinations(net)

@@ -232,7 +232,7 @@ func checkTaprootUTXOs(p *psbt.Packet, w *registered) (*psbt.TaprootSigHashCache
 	if w.desc.ScriptType() != wallet.P2TR {
 		for i := range p.Inputs {
 			if p.Inputs[i].NonWitnessUTXO == nil {
-				return nil, refuse(fmt.Sprintf("input %d", i), "no previous transaction (non_witness_utxo): its amount cannot be proven to a %s signature", w.desc.ScriptType())
+				return nil, refuseErr(fmt.Sprintf("input %d", i), fmt.Sprintf("no previous transaction (non_witness_utxo); a %s signature does not commit to its amount", w.desc.ScriptType()), ErrNoPreviousTx)
 			}
 		}
 		return nil, nil

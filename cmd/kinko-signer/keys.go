@@ -149,7 +149,7 @@ func (e *env) xpub(args []string) error {
 	netName := fs.String("network", "", "mainnet, testnet, signet or regtest")
 	script := fs.String("script", "wsh", "wsh (BIP-48 2h), sh-wsh (BIP-48 1h), tr (BIP-48 3h), sh (BIP-45), or for a single-key wallet wpkh (BIP-84) or sh-wpkh (BIP-49)")
 	account := fs.Uint("account", 0, "account number")
-	format := fs.String("format", "record", "record ([fingerprint/path]xpub), coldcard-json (Coldcard's multisig xpub export), ur-account (ur:crypto-account) or bsms (a signed BIP-129 key record)")
+	format := fs.String("format", "record", "record ([fingerprint/path]xpub), coldcard-json (Coldcard's multisig xpub export), ur-account (ur:crypto-account), bsms (a signed BIP-129 key record) or slip132 (the key alone as Zpub/Vpub, Ypub/Upub…, for Electrum)")
 	description := fs.String("description", "", "bsms: the key's description, at most 80 characters")
 	var q cli.QROut
 	q.Register(fs)
@@ -172,8 +172,12 @@ func (e *env) xpub(args []string) error {
 	}
 	switch *format {
 	case "record", "coldcard-json", "ur-account", "bsms":
+	case "slip132":
+		if st == wallet.P2SH {
+			return cli.WithHint(cli.ExitUsage, errors.New("xpub: --format slip132: legacy sh has no SLIP-132 form"), "give Electrum the record's plain key, or use --script wsh")
+		}
 	default:
-		return cli.Usagef("--format %q: want record, coldcard-json, ur-account or bsms", *format)
+		return cli.Usagef("--format %q: want record, coldcard-json, ur-account, bsms or slip132", *format)
 	}
 	ks, err := e.open()
 	if err != nil {
@@ -226,6 +230,19 @@ func (e *env) xpub(args []string) error {
 			return err
 		}
 		out = []byte(enc.Parts(1)[0] + "\n")
+	case "slip132":
+		key, err := rec.Key.SLIP132(st)
+		if err != nil {
+			return err
+		}
+		// Electrum takes the key alone and names it in PSBTs by its own
+		// fingerprint, which this signer reads (signer/electrum.go); the
+		// origin is for the coordinator and the other cosigners.
+		fmt.Fprintf(e.stderr, "key for Electrum (%s); its origin, which Electrum does not take: [%s]\n", st, rec.Origin)
+		if q.Enabled() {
+			return q.SendParts([]string{key}, e.stdout, e.stderr)
+		}
+		out = []byte(key + "\n")
 	case "bsms":
 		acct, err := master.Derive(rec.Origin.Path)
 		if err != nil {

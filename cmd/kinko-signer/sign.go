@@ -57,6 +57,9 @@ func (e *env) sign(args []string) error {
 		r.Format(e.stderr)
 		return e.confirm(*yes, "Sign this transaction?")
 	})
+	if errors.Is(err, signer.ErrNoPreviousTx) {
+		return cli.WithHint(cli.ExitRefused, err, "nothing was signed; the PSBT leaves out the previous transactions, as Electrum's QR codes do: export it from Electrum's transaction window to a file instead (its Export menu, with \"For hardware device; include xpubs\" ticked) and sign that file")
+	}
 	if errors.Is(err, signer.ErrRefused) {
 		return cli.WithHint(cli.ExitRefused, err, "nothing was signed")
 	}

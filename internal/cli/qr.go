@@ -33,8 +33,8 @@ type QROut struct {
 // Register adds --qr, --qr-format, --fragment, --fps and --ecc to fs.
 func (q *QROut) Register(fs *flag.FlagSet) {
 	fs.StringVar(&q.Mode, "qr", "", "also show the result as QR codes: parts (one string a line), terminal, gif:FILE or png-dir:DIR")
-	fs.StringVar(&q.Format, "qr-format", "ur", "QR encoding: ur (BC-UR) or bbqr")
-	fs.IntVar(&q.Fragment, "fragment", 0, "UR fragment size in bytes (default 200)")
+	fs.StringVar(&q.Format, "qr-format", "ur", "QR encoding: ur (BC-UR), bbqr, or base43 (a PSBT as one code of base43 text, which Electrum reads)")
+	fs.IntVar(&q.Fragment, "fragment", 0, "UR fragment size in bytes (default 380)")
 	FloatVar(fs, &q.FPS, "fps", airgap.DefaultFPS, 0.1, 60, "frames per second of an animation")
 	fs.StringVar(&q.Level, "ecc", "L", "QR error correction: L, M, Q or H")
 }
@@ -122,8 +122,15 @@ func (q *QROut) Parts(m Message) ([]string, error) {
 			return nil, err
 		}
 		return airgap.EncodeBBQr(m.Data, m.BBQrType, airgap.BBQrOptions{Level: lvl})
+	case "base43":
+		// Electrum's QR form: one code, never split; a PSBT too large
+		// for one fails to render, and goes as a file instead.
+		if m.BBQrType != airgap.BBQrPSBT && m.BBQrType != airgap.BBQrTransaction {
+			return nil, Usagef("--qr-format base43 carries a PSBT or a transaction (Electrum's QR codes), not this")
+		}
+		return []string{airgap.EncodeBase43(m.Data)}, nil
 	}
-	return nil, Usagef("--qr-format %q: want ur or bbqr", q.Format)
+	return nil, Usagef("--qr-format %q: want ur, bbqr or base43", q.Format)
 }
 
 // Send shows m as QR codes as the flags ask.
@@ -132,6 +139,13 @@ func (q *QROut) Send(m Message, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return q.SendParts(parts, stdout, stderr)
+}
+
+// SendParts shows the given part strings as QR codes, one code each, as
+// --qr asks. Send uses it; a caller whose text goes as it is, in neither
+// UR nor BBQr (a key for Electrum), calls it directly.
+func (q *QROut) SendParts(parts []string, stdout, stderr io.Writer) error {
 	lvl, err := q.level()
 	if err != nil {
 		return err
@@ -262,8 +276,13 @@ func readStdin(stdin io.Reader, progress io.Writer) (string, []byte, error) {
 		return decodeBlob("standard input", b)
 	}
 	c := airgap.NewCollector()
-	sc := bufio.NewScanner(br)
+	// A scanner left running, or a hostile stream, must not be read
+	// forever: what a message may take in all, and how many lines in a
+	// row may fail to be its parts, are bounded.
+	lr := &io.LimitedReader{R: br, N: MaxInput + 1}
+	sc := bufio.NewScanner(lr)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	rejected := 0
 	for !c.Done() && sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" {
@@ -271,15 +290,28 @@ func readStdin(stdin io.Reader, progress io.Writer) (string, []byte, error) {
 		}
 		if err := c.Add(line); err != nil {
 			fmt.Fprintf(progress, "skipped a part: %v\n", err)
+			if rejected++; rejected >= MaxRejectedParts {
+				return "", nil, WithHint(ExitRefused, fmt.Errorf("standard input: %d lines in a row are not parts of the message (%s)", rejected, c.Status()),
+					"is the scanner reading the right codes?")
+			}
 			continue
 		}
+		rejected = 0
 		fmt.Fprintf(progress, "%s\n", c.Status())
 	}
 	if err := sc.Err(); err != nil {
 		return "", nil, fmt.Errorf("standard input: %w", err)
 	}
+	if lr.N <= 0 && !c.Done() {
+		return "", nil, WithHint(ExitRefused, fmt.Errorf("standard input: more than %d bytes of part strings and the message is not complete (%s)", MaxInput, c.Status()), "")
+	}
 	return finish(c, "standard input")
 }
+
+// MaxRejectedParts is how many lines in a row that are not parts of the
+// message being read are skipped before reading stops: a scanner misreads
+// a frame now and then, not a thousand times in a row.
+const MaxRejectedParts = 1000
 
 func scanInto(c *airgap.Collector, name string, img []byte, progress io.Writer) error {
 	parts, err := airgap.ScanImage(bytes.NewReader(img))
