@@ -22,7 +22,8 @@ import (
 // signer's answer (signatures only), in bytes and in QR
 // frames as kinko shows them: UR crypto-psbt at the default fragment size
 // (airgap.DefaultURMaxFragment; frames per pass, SeqLen) and BBQr at the
-// default QR versions (zlib). The time measured is the encoding of both.
+// default QR versions (airgap.DefaultBBQrMaxVersion, zlib). The time
+// measured is the encoding of both.
 func BenchmarkAirGapTaproot(b *testing.B) {
 	for _, c := range []struct {
 		name    string
