@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/btcsuite/btcd/btcec/v2"
 )
 
 // parseTr parses tr(KEY,TREE) (BIP-386) whose leaves are multi_a(),
@@ -269,6 +271,9 @@ func (d *Descriptor) KeyPathSpendable() bool {
 // deriveTr derives index on branch b of a tr() descriptor.
 func (d *Descriptor) deriveTr(b int, index uint32) (*Derived, error) {
 	pubs := make([]DerivedKey, len(d.keys))
+	// Child keys of ranged extended keys, converted to affine together.
+	var pts []btcec.JacobianPoint
+	var ptKeys []int
 	for i := range d.keys {
 		k := &d.keys[i]
 		dk := &pubs[i]
@@ -295,11 +300,11 @@ func (d *Descriptor) deriveTr(b int, index uint32) (*Derived, error) {
 			path = append(path, k.post...)
 		}
 		if k.wild {
-			c, err := br.Child(index)
-			if err != nil {
+			pts = append(pts, btcec.JacobianPoint{})
+			if err := br.childPoint(index, &pts[len(pts)-1]); err != nil {
 				return nil, fmt.Errorf("descriptor: %s: %w", d.keyName(i), err)
 			}
-			dk.PubKey = c.PublicKey()
+			ptKeys = append(ptKeys, i)
 			path = append(path, index)
 		} else {
 			dk.PubKey = br.PublicKey()
@@ -308,6 +313,13 @@ func (d *Descriptor) deriveTr(b int, index uint32) (*Derived, error) {
 			path = Path{}
 		}
 		dk.Origin.Path = path
+	}
+	if len(pts) > 0 {
+		c := make([][33]byte, len(pts))
+		batchCompress(pts, c, make([]btcec.FieldVal, len(pts)))
+		for j, i := range ptKeys {
+			pubs[i].PubKey = c[j][:]
+		}
 	}
 	tap := &TaprootSpend{InternalKey: pubs[d.internal], Leaves: make([]TapLeaf, len(d.leaves))}
 	hashes := make([][32]byte, len(d.leaves))
