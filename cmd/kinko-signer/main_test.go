@@ -32,6 +32,8 @@ func TestScripts(t *testing.T) {
 			"multisig": cmdMultisig,
 			"wpkh":     cmdWPKH,
 			"mkpsbt":   cmdMkPSBT,
+			"tr":       cmdTr,
+			"tamper":   cmdTamper,
 			// envfile VAR FILE sets VAR to the first line of FILE.
 			"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 2 {
@@ -77,6 +79,51 @@ func cmdMultisig(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := wallet.NewMultisig(wallet.Regtest, wallet.P2WSH, m, recs)
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(d.String()+"\n"), 0o644))
+}
+
+// tr OUT M KEYFILE... writes the regtest tr(NUMS,sortedmulti_a)
+// descriptor of the key records in the files (as 'kinko wallet create
+// --script tr' makes it).
+func cmdTr(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 3 {
+		ts.Fatalf("usage: tr OUT M KEYFILE...")
+	}
+	m, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	var recs []*wallet.KeyRecord
+	for _, f := range args[2:] {
+		rec, err := wallet.ParseKeyRecord(strings.TrimSpace(ts.ReadFile(f)), wallet.Regtest)
+		ts.Check(err)
+		recs = append(recs, rec)
+	}
+	d, err := wallet.NewMultisig(wallet.Regtest, wallet.P2TR, m, recs)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(d.String()+"\n"), 0o644))
+}
+
+// tamper IN OUT WHAT writes the PSBT IN with input 0 changed: WHAT is
+// sighash-none, control-block (its parity bit flipped) or internal-key
+// (a cosigner's key instead).
+func cmdTamper(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: tamper IN OUT WHAT")
+	}
+	p, err := psbt.Parse([]byte(ts.ReadFile(args[0])))
+	ts.Check(err)
+	in := &p.Inputs[0]
+	switch args[2] {
+	case "sighash-none":
+		in.SighashType = psbt.SigHashNone
+	case "control-block":
+		in.TaprootLeafScript[0].ControlBlock[0] ^= 1
+	case "internal-key":
+		in.TaprootInternalKey = in.TaprootBip32Derivation[0].XOnlyPubKey
+	default:
+		ts.Fatalf("tamper: unknown %q", args[2])
+	}
+	b, err := p.Serialize()
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
 }
 
 // wpkh OUT KEYFILE writes the regtest single-key descriptor
