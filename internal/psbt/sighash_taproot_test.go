@@ -44,7 +44,7 @@ type bip341Vectors struct {
 // key-path input of BIP-341's wallet vectors (every hash type), and that
 // the BIP's signature verifies against the hash and the output key.
 func TestTaprootSigHashBIP341(t *testing.T) {
-	b, err := os.ReadFile("testdata/bip341_wallet_vectors.json")
+	b, err := os.ReadFile("../../wallet/testdata/bip341_wallet_vectors.json") // one copy, beside the tree tests
 	if err != nil {
 		t.Fatal(err)
 	}
