@@ -383,19 +383,34 @@ func (k *ExtendedKey) childPoint(i uint32, out *btcec.JacobianPoint) error {
 	if i >= Hardened {
 		return ErrDeriveHardenedFromPublic
 	}
-	var sum [64]byte
-	if err := k.ckd(i, &sum); err != nil {
-		return err
-	}
 	var il btcec.ModNScalar
-	if il.SetByteSlice(sum[:32]) {
-		return fmt.Errorf("child %d: %w", i, ErrInvalidChild)
+	if err := k.childTweak(i, &il); err != nil {
+		return err
 	}
 	var tG, pj btcec.JacobianPoint
 	btcec.ScalarBaseMultNonConst(&il, &tG)
 	k.pubPoint().AsJacobian(&pj)
 	btcec.AddNonConst(&tG, &pj, out)
 	if out.Z.IsZero() || (out.X.IsZero() && out.Y.IsZero()) {
+		return fmt.Errorf("child %d: %w", i, ErrInvalidChild)
+	}
+	return nil
+}
+
+// childTweak sets il to IL of non-hardened child i, the scalar whose point
+// is added to k's: child = IL·G + K.
+func (k *ExtendedKey) childTweak(i uint32, il *btcec.ModNScalar) error {
+	if k.zeroed {
+		return ErrZeroed
+	}
+	if i >= Hardened {
+		return ErrDeriveHardenedFromPublic
+	}
+	var sum [64]byte
+	if err := k.ckd(i, &sum); err != nil {
+		return err
+	}
+	if il.SetByteSlice(sum[:32]) {
 		return fmt.Errorf("child %d: %w", i, ErrInvalidChild)
 	}
 	return nil
