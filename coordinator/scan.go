@@ -16,6 +16,7 @@ type watchSet struct {
 	coins   map[psbt.OutPoint]struct{} // unspent, or spent only in the mempool
 	wallets map[string]*Wallet
 	top     map[branch]uint32 // highest watched index of each wallet's branch
+	ahead   map[branch]*lookahead
 
 	// Statements prepared once for the transaction they were made in.
 	stmtTx *sql.Tx
@@ -73,6 +74,7 @@ func loadWatch(ctx context.Context, q rowsQueryer, wallets []*Wallet) (*watchSet
 		coins:   make(map[psbt.OutPoint]struct{}),
 		wallets: make(map[string]*Wallet, len(wallets)),
 		top:     make(map[branch]uint32),
+		ahead:   make(map[branch]*lookahead),
 	}
 	for _, w := range wallets {
 		ws.wallets[w.Name] = w
@@ -201,7 +203,12 @@ func (ws *watchSet) extend(t *sql.Tx, wd watched, fresh map[string]watched) erro
 	// unused scripts than the gap limit loses nothing.
 	upto = min(upto|(scanLookahead-1), 1<<31-1)
 	w := ws.wallets[wd.wallet]
-	from, spks, err := extendWatched(t, w.Name, w.Descriptor, wd.change, uint32(upto))
+	la := ws.ahead[b]
+	if la == nil {
+		la = &lookahead{d: w.Descriptor, change: wd.change}
+		ws.ahead[b] = la
+	}
+	from, spks, err := extendWatched(t, w.Name, w.Descriptor, wd.change, uint32(upto), la.derive)
 	if err != nil {
 		return fmt.Errorf("wallet %q: %w", w.Name, err)
 	}

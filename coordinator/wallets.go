@@ -77,13 +77,15 @@ func (c *Coordinator) addWallet(ctx context.Context, name string, d *wallet.Desc
 // extendScripts makes sure scripts up to index upto are derived and
 // watched on one branch.
 func extendScripts(t *sql.Tx, name string, d *wallet.Descriptor, change bool, upto uint32) error {
-	_, _, err := extendWatched(t, name, d, change, upto)
+	_, _, err := extendWatched(t, name, d, change, upto, func(from, count uint32) ([][]byte, error) {
+		return deriveScripts(d, change, from, count)
+	})
 	return err
 }
 
 // extendWatched is extendScripts returning the scripts it added, which
-// are at indexes from, from+1, ….
-func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, upto uint32) (from uint32, added [][]byte, err error) {
+// are at indexes from, from+1, …, derived by derive.
+func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, upto uint32, derive func(from, count uint32) ([][]byte, error)) (from uint32, added [][]byte, err error) {
 	var have sql.NullInt64
 	if err := t.QueryRow(`SELECT max(idx) FROM scripts WHERE wallet = ? AND change = ?`, name, change).Scan(&have); err != nil {
 		return 0, nil, err
@@ -94,7 +96,7 @@ func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, up
 	if from > upto {
 		return from, nil, nil
 	}
-	spks, err := deriveScripts(d, change, from, upto-from+1)
+	spks, err := derive(from, upto-from+1)
 	if err != nil {
 		return 0, nil, fmt.Errorf("derive wallet %q: %w", name, err)
 	}
