@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/kinko-project/kinko/coordinator/audit"
@@ -100,27 +101,54 @@ func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, up
 	if err != nil {
 		return 0, nil, fmt.Errorf("derive wallet %q: %w", name, err)
 	}
-	ins, err := t.Prepare(`INSERT INTO scripts (script, wallet, change, idx) VALUES (?, ?, ?, ?)`)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer ins.Close()
-	dup, err := t.Prepare(`SELECT wallet FROM scripts WHERE script = ?`)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer dup.Close()
-	for k, spk := range spks {
-		if _, err := ins.Exec(spk, name, change, from+uint32(k)); err != nil {
+	// Many rows per INSERT: a statement's cost is mostly its own, not
+	// its rows'.
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, 4*scriptsPerInsert)
+	for start := 0; start < len(spks); start += scriptsPerInsert {
+		part := spks[start:min(start+scriptsPerInsert, len(spks))]
+		args = args[:0]
+		for k, spk := range part {
+			args = append(args, spk, name, change, from+uint32(start+k))
+		}
+		var err error
+		if len(part) == scriptsPerInsert {
+			if full == nil {
+				if full, err = t.Prepare(insertScripts(scriptsPerInsert)); err != nil {
+					return 0, nil, err
+				}
+			}
+			_, err = full.Exec(args...)
+		} else {
+			_, err = t.Exec(insertScripts(len(part)), args...)
+		}
+		if err != nil {
 			// Only one wallet may watch a script (it is the key).
-			var other string
-			if dup.QueryRow(spk).Scan(&other) == nil {
-				return 0, nil, fmt.Errorf("wallet %q: %w: %q", name, ErrScriptsWatched, other)
+			for _, spk := range part {
+				var other string
+				if t.QueryRow(`SELECT wallet FROM scripts WHERE script = ?`, spk).Scan(&other) == nil {
+					return 0, nil, fmt.Errorf("wallet %q: %w: %q", name, ErrScriptsWatched, other)
+				}
 			}
 			return 0, nil, fmt.Errorf("watch script: %w", err)
 		}
 	}
 	return from, spks, nil
+}
+
+// scriptsPerInsert is how many scripts one INSERT adds (4 parameters each,
+// far below SQLite's limit of 32,766).
+const scriptsPerInsert = 128
+
+// insertScripts is an INSERT of n scripts.
+func insertScripts(n int) string {
+	return `INSERT INTO scripts (script, wallet, change, idx) VALUES ` +
+		strings.Repeat(`(?, ?, ?, ?), `, n-1) + `(?, ?, ?, ?)`
 }
 
 // deriveScripts is d.DeriveScriptPubKeys spread over the machine's cores

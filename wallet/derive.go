@@ -246,7 +246,7 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 	// Derive in chunks: each chunk's child points are computed together
 	// in affine coordinates (baseMulAdd), or, for a few scripts, one by
 	// one and converted to affine with one field inversion.
-	const chunk = 128
+	const chunk = 256
 	batch := uint64(count)*uint64(n) >= batchMin
 	pts := make([]btcec.JacobianPoint, chunk*n)
 	keyBuf := make([][33]byte, chunk*n)
@@ -257,6 +257,7 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 		ps      []*affinePoint
 		sums    []affinePoint
 		special []bool
+		tweak   []func(uint32, *btcec.ModNScalar) error
 	)
 	if batch {
 		tweaks = make([]btcec.ModNScalar, chunk*n)
@@ -272,6 +273,7 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 			br.pubPoint().AsJacobian(&j)
 			parents[i].x.Set(&j.X).Normalize()
 			parents[i].y.Set(&j.Y).Normalize()
+			tweak = append(tweak, br.tweaker())
 		}
 	}
 	pubs := make([][]byte, n)
@@ -283,8 +285,8 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 		if batch {
 			for j := uint64(0); j < m; j++ {
 				idx := uint32(start + j)
-				for i, br := range branches {
-					if err := br.childTweak(idx, &tweaks[int(j)*n+i]); err != nil {
+				for i := range branches {
+					if err := tweak[i](idx, &tweaks[int(j)*n+i]); err != nil {
 						return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
 					}
 					ps[int(j)*n+i] = &parents[i]

@@ -416,6 +416,32 @@ func (k *ExtendedKey) childTweak(i uint32, il *btcec.ModNScalar) error {
 	return nil
 }
 
+// tweaker returns childTweak of k's non-hardened children, for many
+// children of one key: its HMAC is keyed once, not once per child.
+func (k *ExtendedKey) tweaker() func(i uint32, il *btcec.ModNScalar) error {
+	var data [37]byte
+	pub := k.pubBytes()
+	copy(data[:33], pub[:])
+	mac := hmac.New(sha512.New, k.chainCode[:])
+	var sum [64]byte
+	return func(i uint32, il *btcec.ModNScalar) error {
+		if k.zeroed {
+			return ErrZeroed
+		}
+		if i >= Hardened {
+			return ErrDeriveHardenedFromPublic
+		}
+		binary.BigEndian.PutUint32(data[33:], i)
+		mac.Reset()
+		mac.Write(data[:])
+		mac.Sum(sum[:0])
+		if il.SetByteSlice(sum[:32]) {
+			return fmt.Errorf("child %d: %w", i, ErrInvalidChild)
+		}
+		return nil
+	}
+}
+
 // batchCompress writes the compressed encodings of the (finite) Jacobian
 // points pts to out, with a single field inversion for all of them
 // (Montgomery's trick). scratch must have len(pts) elements.
