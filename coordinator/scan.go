@@ -23,6 +23,13 @@ type watchSet struct {
 	stmts  *scanStmts
 }
 
+// close stops deriving scripts ahead.
+func (ws *watchSet) close() {
+	for _, la := range ws.ahead {
+		la.halt()
+	}
+}
+
 type scanStmts struct {
 	coin, raw, used, spent *sql.Stmt
 }
@@ -128,6 +135,7 @@ func scanTxs(t *sql.Tx, ws *watchSet, txs []*psbt.Tx, raws [][]byte, height int6
 		return *ids[k]
 	}
 	var st *scanStmts
+	rawDone := make([]bool, len(txs))
 	look := ws.scripts
 	for len(look) > 0 {
 		fresh := make(map[string]watched)
@@ -152,8 +160,11 @@ func scanTxs(t *sql.Tx, ws *watchSet, txs []*psbt.Tx, raws [][]byte, height int6
 					found++
 				}
 				ws.coins[psbt.OutPoint{Hash: id, Index: uint32(vout)}] = struct{}{}
-				if _, err := st.raw.Exec(id.String(), raws[k]); err != nil {
-					return 0, nil, err
+				if !rawDone[k] { // once per transaction, not per coin
+					if _, err := st.raw.Exec(id.String(), raws[k]); err != nil {
+						return 0, nil, err
+					}
+					rawDone[k] = true
 				}
 				if _, err := st.used.Exec(out.PkScript); err != nil {
 					return 0, nil, err

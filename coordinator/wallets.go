@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kinko-project/kinko/coordinator/audit"
 	"github.com/kinko-project/kinko/wallet"
@@ -154,23 +155,26 @@ func insertScripts(n int) string {
 // deriveScripts is d.DeriveScriptPubKeys spread over the machine's cores
 // when there are many to derive (a Descriptor is safe for concurrent use).
 func deriveScripts(d *wallet.Descriptor, change bool, from, count uint32) ([][]byte, error) {
-	parts := uint32(runtime.GOMAXPROCS(0))
-	if count < 256 || parts < 2 {
+	workers := uint32(runtime.GOMAXPROCS(0))
+	if count < 2*derivePart || workers < 2 {
 		return d.DeriveScriptPubKeys(change, from, count)
 	}
-	per := (count + parts - 1) / parts
+	// Parts of derivePart scripts taken in turn by one goroutine per
+	// core: a core busy with something else (the scan) then takes fewer
+	// parts rather than holding up the end.
+	parts := (count + derivePart - 1) / derivePart
 	out := make([][][]byte, parts)
 	errs := make([]error, parts)
+	var next atomic.Uint32
 	var wg sync.WaitGroup
-	for p := uint32(0); p < parts; p++ {
-		start := p * per
-		if start >= count {
-			break
-		}
+	for range min(workers, parts) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[p], errs[p] = d.DeriveScriptPubKeys(change, from+start, min(per, count-start))
+			for p := next.Add(1) - 1; p < parts; p = next.Add(1) - 1 {
+				start := p * derivePart
+				out[p], errs[p] = d.DeriveScriptPubKeys(change, from+start, min(derivePart, count-start))
+			}
 		}()
 	}
 	wg.Wait()
@@ -183,6 +187,10 @@ func deriveScripts(d *wallet.Descriptor, change bool, from, count uint32) ([][]b
 	}
 	return spks, nil
 }
+
+// derivePart is how many scripts one goroutine of deriveScripts derives at
+// a time.
+const derivePart = 128
 
 // Wallet returns the wallet called name.
 func (c *Coordinator) Wallet(ctx context.Context, name string) (*Wallet, error) {
