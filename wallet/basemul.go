@@ -1,49 +1,76 @@
 package wallet
 
 import (
+	"encoding/binary"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 )
 
 // Many child public keys at once, the work of a gap scan: each child is
 // IL·G + K for a public scalar IL (from the public HMAC of BIP-32) and the
-// parent point K. A fixed-base comb adds one table point per byte of IL, as
-// btcec's ScalarBaseMultNonConst does; here the points of a whole batch
-// are added in affine coordinates, each round's divisions sharing one field
-// inversion (Montgomery's trick). An affine addition then costs about five
-// multiplications and a squaring against eleven for a Jacobian one, and the
-// results need no conversion to affine. Nothing here is secret: it is not
+// parent point K. A fixed-base comb adds one table point per digit of IL
+// (btcec's ScalarBaseMultNonConst: 32 of 8 bits; here 26 of 10 bits, with
+// a larger table), and the points of a whole batch are added in affine
+// coordinates, each round's divisions sharing one field inversion
+// (Montgomery's trick). An affine addition then costs about five
+// multiplications and a squaring against eleven for a Jacobian one, and
+// the results need no conversion to affine. Nothing here is secret: it is not
 // constant time, and it must not be used for private keys.
 
 // affinePoint is a finite point in affine coordinates, both normalized.
 type affinePoint struct{ x, y btcec.FieldVal }
 
-// baseTable[i][v] is v·256^(31-i)·G for v ≥ 1: byte i of a big-endian
-// scalar selects a point of row i. It is about 640 kB, built on first use
-// (some 15 ms).
-var baseTable = sync.OnceValue(func() *[32][256]affinePoint {
-	jac := make([]btcec.JacobianPoint, 32*256)
-	var one btcec.ModNScalar
-	one.SetInt(1)
+// baseWindow is the width in bits of a scalar's digits: baseRows digits,
+// one table point added per digit.
+const (
+	baseWindow = 10
+	baseRows   = (256 + baseWindow - 1) / baseWindow
+)
+
+// baseTable[i][v] is v·2^(baseWindow·i)·G for v ≥ 1: digit i of a scalar,
+// counted from its least significant bits, selects a point of row i. It
+// is about 2 MB, built on first use, its rows on all cores (some 25 ms on
+// two).
+var baseTable = sync.OnceValue(func() *[baseRows][1 << baseWindow]affinePoint {
+	t := new([baseRows][1 << baseWindow]affinePoint)
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), baseRows) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			jac := make([]btcec.JacobianPoint, 1<<baseWindow)
+			scratch := make([]btcec.FieldVal, 1<<baseWindow)
+			for i := int(next.Add(1) - 1); i < baseRows; i = int(next.Add(1) - 1) {
+				buildRow(i, jac, scratch, &t[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return t
+})
+
+// buildRow computes row i of baseTable into row, with jac and scratch as
+// room for a row of Jacobian points and field values.
+func buildRow(i int, jac []btcec.JacobianPoint, scratch []btcec.FieldVal, row *[1 << baseWindow]affinePoint) {
+	var b [32]byte // 2^(baseWindow·i), big-endian
+	bit := baseWindow * i
+	b[31-bit/8] = 1 << (bit % 8)
+	var s btcec.ModNScalar
+	s.SetBytes(&b)
 	var base btcec.JacobianPoint
-	btcec.ScalarBaseMultNonConst(&one, &base) // G
-	for i := 31; i >= 0; i-- {
-		row := jac[i*256 : (i+1)*256]
-		row[1] = base
-		for v := 2; v < 256; v++ {
-			btcec.AddNonConst(&row[v-1], &base, &row[v])
-		}
-		btcec.AddNonConst(&row[255], &base, &base) // 256·base
+	btcec.ScalarBaseMultNonConst(&s, &base)
+	// Entry 0 is the point at infinity, never looked up: give it Z = 1
+	// so that the batch inversion below stays defined.
+	jac[0] = btcec.JacobianPoint{}
+	jac[0].Z.SetInt(1)
+	jac[1] = base
+	for v := 2; v < len(jac); v++ {
+		btcec.AddNonConst(&jac[v-1], &base, &jac[v])
 	}
-	// Row entry 0 is the point at infinity, never looked up: give it
-	// Z = 1 so that the batch inversion below stays defined.
-	for i := 0; i < 32; i++ {
-		jac[i*256].X.SetInt(0)
-		jac[i*256].Y.SetInt(0)
-		jac[i*256].Z.SetInt(1)
-	}
-	scratch := make([]btcec.FieldVal, len(jac))
 	var run btcec.FieldVal
 	run.SetInt(1)
 	for k := range jac {
@@ -52,19 +79,35 @@ var baseTable = sync.OnceValue(func() *[32][256]affinePoint {
 	}
 	var inv btcec.FieldVal
 	inv.Set(&run).Inverse()
-	t := new([32][256]affinePoint)
 	for k := len(jac) - 1; k >= 0; k-- {
 		var zi, z2, z3 btcec.FieldVal
 		zi.Mul2(&inv, &scratch[k])
 		inv.Mul(&jac[k].Z)
 		z2.SquareVal(&zi)
 		z3.Mul2(&z2, &zi)
-		p := &t[k/256][k%256]
-		p.x.Mul2(&jac[k].X, &z2).Normalize()
-		p.y.Mul2(&jac[k].Y, &z3).Normalize()
+		row[k].x.Mul2(&jac[k].X, &z2).Normalize()
+		row[k].y.Mul2(&jac[k].Y, &z3).Normalize()
 	}
-	return t
-})
+}
+
+// digits writes the baseWindow-bit digits of k, least significant first.
+func digits(k *btcec.ModNScalar, out *[baseRows]uint16) {
+	var b [32]byte
+	k.PutBytes(&b)
+	var limbs [5]uint64 // little-endian, one spare for the top digit
+	for i := 0; i < 4; i++ {
+		limbs[i] = binary.BigEndian.Uint64(b[24-8*i:])
+	}
+	for i := range out {
+		bit := i * baseWindow
+		w, s := bit/64, uint(bit%64)
+		v := limbs[w] >> s
+		if s+baseWindow > 64 {
+			v |= limbs[w+1] << (64 - s)
+		}
+		out[i] = uint16(v & (1<<baseWindow - 1))
+	}
+}
 
 // baseMulAdd sets out[k] to ks[k]·G + *ps[k] for every k where that sum is
 // reached without two points of equal x coordinate meeting on the way (a
@@ -75,10 +118,10 @@ var baseTable = sync.OnceValue(func() *[32][256]affinePoint {
 func baseMulAdd(ks []btcec.ModNScalar, ps []*affinePoint, out []affinePoint, special []bool) {
 	tbl := baseTable()
 	n := len(ks)
-	kb := make([][32]byte, n)
+	kb := make([][baseRows]uint16, n)
 	inf := make([]bool, n)
 	for k := range ks {
-		ks[k].PutBytes(&kb[k])
+		digits(&ks[k], &kb[k])
 		inf[k] = true
 		special[k] = false
 	}
@@ -145,7 +188,7 @@ func baseMulAdd(ks []btcec.ModNScalar, ps []*affinePoint, out []affinePoint, spe
 			p.y.Set(&y3)
 		}
 	}
-	for i := 0; i < 32; i++ {
+	for i := 0; i < baseRows; i++ {
 		addAll(func(k int) *affinePoint {
 			if v := kb[k][i]; v != 0 {
 				return &tbl[i][v]

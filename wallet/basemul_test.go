@@ -143,3 +143,32 @@ func TestDeriveScriptPubKeysBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestBaseTable checks entries of every row of the table against btcec.
+func TestBaseTable(t *testing.T) {
+	tbl := baseTable()
+	for i := 0; i < baseRows; i++ {
+		for _, v := range []int{1, 2, 3, 1<<baseWindow/2 + 7, 1<<baseWindow - 1} {
+			// v·2^(baseWindow·i) as a big-endian scalar
+			var b [33]byte
+			bit := baseWindow * i
+			hi := uint32(v) << (bit % 8)
+			for k := 0; hi != 0; k++ {
+				b[32-bit/8-k] = byte(hi)
+				hi >>= 8
+			}
+			var s btcec.ModNScalar
+			if b[0] != 0 || s.SetByteSlice(b[1:]) {
+				continue // past n: never a digit of a scalar
+			}
+			var want btcec.JacobianPoint
+			btcec.ScalarBaseMultNonConst(&s, &want)
+			want.ToAffine()
+			want.X.Normalize()
+			want.Y.Normalize()
+			if p := &tbl[i][v]; !p.x.Equals(&want.X) || !p.y.Equals(&want.Y) {
+				t.Errorf("row %d entry %d is not %d·2^%d·G", i, v, v, bit)
+			}
+		}
+	}
+}
