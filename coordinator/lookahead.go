@@ -16,11 +16,11 @@ import (
 
 // Scripts are derived ahead in blocks of aheadBlock, doubling up to
 // aheadMax, one block waiting and one under way at most: a sync derives at
-// most some 3,000 scripts in vain (about 0.15 s of one core for a 2-of-3
+// most some 1,500 scripts in vain (about 55 ms of one core for a 2-of-3
 // wsh), and only for a branch whose window moved twice.
 const (
 	aheadBlock = scanLookahead
-	aheadMax   = 1024
+	aheadMax   = 512
 )
 
 type derivedScripts struct {
