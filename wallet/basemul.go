@@ -12,7 +12,7 @@ import (
 // Many child public keys at once, the work of a gap scan: each child is
 // IL·G + K for a public scalar IL (from the public HMAC of BIP-32) and the
 // parent point K. A fixed-base comb adds one table point per digit of IL
-// (btcec's ScalarBaseMultNonConst: 32 of 8 bits; here 26 of 10 bits, with
+// (btcec's ScalarBaseMultNonConst: 32 of 8 bits; here 24 of 11 bits, with
 // a larger table), and the points of a whole batch are added in affine
 // coordinates, each round's divisions sharing one field inversion
 // (Montgomery's trick). An affine addition then costs about five
@@ -26,14 +26,14 @@ type affinePoint struct{ x, y btcec.FieldVal }
 // baseWindow is the width in bits of a scalar's digits: baseRows digits,
 // one table point added per digit.
 const (
-	baseWindow = 10
+	baseWindow = 11
 	baseRows   = (256 + baseWindow - 1) / baseWindow
 )
 
 // baseTable[i][v] is v·2^(baseWindow·i)·G for v ≥ 1: digit i of a scalar,
 // counted from its least significant bits, selects a point of row i. It
-// is about 2 MB, built on first use, its rows on all cores (some 25 ms on
-// two).
+// is about 3.9 MB, built on first use, its rows on all cores (some 35 ms
+// on two); only the coordinator's batch derivations use it.
 var baseTable = sync.OnceValue(func() *[baseRows][1 << baseWindow]affinePoint {
 	t := new([baseRows][1 << baseWindow]affinePoint)
 	var next atomic.Int32
