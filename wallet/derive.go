@@ -347,7 +347,8 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 }
 
 // batchMin is how many child keys a DeriveScriptPubKeys call must derive
-// to use baseMulAdd, whose table costs some 15 ms to build once.
+// to use baseMulAdd, whose table costs some 35 ms to build, once a
+// process.
 const batchMin = 96
 
 // wrapScript returns the output script of a derived Script (a multisig
