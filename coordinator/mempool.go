@@ -139,6 +139,7 @@ func (c *Coordinator) mempoolPass(ctx context.Context, node *chain.Client, walle
 		if err != nil {
 			return err
 		}
+		defer ws.close()
 		_, ours, err := scanTxs(t, ws, txs, keep, 0, nil)
 		if err != nil {
 			return err

@@ -16,10 +16,18 @@ type watchSet struct {
 	coins   map[psbt.OutPoint]struct{} // unspent, or spent only in the mempool
 	wallets map[string]*Wallet
 	top     map[branch]uint32 // highest watched index of each wallet's branch
+	ahead   map[branch]*lookahead
 
 	// Statements prepared once for the transaction they were made in.
 	stmtTx *sql.Tx
 	stmts  *scanStmts
+}
+
+// close stops deriving scripts ahead.
+func (ws *watchSet) close() {
+	for _, la := range ws.ahead {
+		la.halt()
+	}
 }
 
 type scanStmts struct {
@@ -73,6 +81,7 @@ func loadWatch(ctx context.Context, q rowsQueryer, wallets []*Wallet) (*watchSet
 		coins:   make(map[psbt.OutPoint]struct{}),
 		wallets: make(map[string]*Wallet, len(wallets)),
 		top:     make(map[branch]uint32),
+		ahead:   make(map[branch]*lookahead),
 	}
 	for _, w := range wallets {
 		ws.wallets[w.Name] = w
@@ -126,6 +135,7 @@ func scanTxs(t *sql.Tx, ws *watchSet, txs []*psbt.Tx, raws [][]byte, height int6
 		return *ids[k]
 	}
 	var st *scanStmts
+	rawDone := make([]bool, len(txs))
 	look := ws.scripts
 	for len(look) > 0 {
 		fresh := make(map[string]watched)
@@ -150,8 +160,11 @@ func scanTxs(t *sql.Tx, ws *watchSet, txs []*psbt.Tx, raws [][]byte, height int6
 					found++
 				}
 				ws.coins[psbt.OutPoint{Hash: id, Index: uint32(vout)}] = struct{}{}
-				if _, err := st.raw.Exec(id.String(), raws[k]); err != nil {
-					return 0, nil, err
+				if !rawDone[k] { // once per transaction, not per coin
+					if _, err := st.raw.Exec(id.String(), raws[k]); err != nil {
+						return 0, nil, err
+					}
+					rawDone[k] = true
 				}
 				if _, err := st.used.Exec(out.PkScript); err != nil {
 					return 0, nil, err
@@ -201,7 +214,12 @@ func (ws *watchSet) extend(t *sql.Tx, wd watched, fresh map[string]watched) erro
 	// unused scripts than the gap limit loses nothing.
 	upto = min(upto|(scanLookahead-1), 1<<31-1)
 	w := ws.wallets[wd.wallet]
-	from, spks, err := extendWatched(t, w.Name, w.Descriptor, wd.change, uint32(upto))
+	la := ws.ahead[b]
+	if la == nil {
+		la = &lookahead{d: w.Descriptor, change: wd.change}
+		ws.ahead[b] = la
+	}
+	from, spks, err := extendWatched(t, w.Name, w.Descriptor, wd.change, uint32(upto), la.derive)
 	if err != nil {
 		return fmt.Errorf("wallet %q: %w", w.Name, err)
 	}

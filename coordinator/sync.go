@@ -179,6 +179,7 @@ func (c *Coordinator) scanBlocks(ctx context.Context, node *chain.Client, wallet
 	if err != nil {
 		return false, storeErr(err)
 	}
+	defer ws.close()
 	done := make(chan struct{})
 	defer close(done)
 	blocks := fetchBlocks(node, from, tip, done)

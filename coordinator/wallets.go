@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kinko-project/kinko/coordinator/audit"
 	"github.com/kinko-project/kinko/wallet"
@@ -77,13 +79,15 @@ func (c *Coordinator) addWallet(ctx context.Context, name string, d *wallet.Desc
 // extendScripts makes sure scripts up to index upto are derived and
 // watched on one branch.
 func extendScripts(t *sql.Tx, name string, d *wallet.Descriptor, change bool, upto uint32) error {
-	_, _, err := extendWatched(t, name, d, change, upto)
+	_, _, err := extendWatched(t, name, d, change, upto, func(from, count uint32) ([][]byte, error) {
+		return deriveScripts(d, change, from, count)
+	})
 	return err
 }
 
 // extendWatched is extendScripts returning the scripts it added, which
-// are at indexes from, from+1, ….
-func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, upto uint32) (from uint32, added [][]byte, err error) {
+// are at indexes from, from+1, …, derived by derive.
+func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, upto uint32, derive func(from, count uint32) ([][]byte, error)) (from uint32, added [][]byte, err error) {
 	var have sql.NullInt64
 	if err := t.QueryRow(`SELECT max(idx) FROM scripts WHERE wallet = ? AND change = ?`, name, change).Scan(&have); err != nil {
 		return 0, nil, err
@@ -94,26 +98,43 @@ func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, up
 	if from > upto {
 		return from, nil, nil
 	}
-	spks, err := deriveScripts(d, change, from, upto-from+1)
+	spks, err := derive(from, upto-from+1)
 	if err != nil {
 		return 0, nil, fmt.Errorf("derive wallet %q: %w", name, err)
 	}
-	ins, err := t.Prepare(`INSERT INTO scripts (script, wallet, change, idx) VALUES (?, ?, ?, ?)`)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer ins.Close()
-	dup, err := t.Prepare(`SELECT wallet FROM scripts WHERE script = ?`)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer dup.Close()
-	for k, spk := range spks {
-		if _, err := ins.Exec(spk, name, change, from+uint32(k)); err != nil {
+	// Many rows per INSERT: a statement's cost is mostly its own, not
+	// its rows'.
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, 4*scriptsPerInsert)
+	for start := 0; start < len(spks); start += scriptsPerInsert {
+		part := spks[start:min(start+scriptsPerInsert, len(spks))]
+		args = args[:0]
+		for k, spk := range part {
+			args = append(args, spk, name, change, from+uint32(start+k))
+		}
+		var err error
+		if len(part) == scriptsPerInsert {
+			if full == nil {
+				if full, err = t.Prepare(insertScripts(scriptsPerInsert)); err != nil {
+					return 0, nil, err
+				}
+			}
+			_, err = full.Exec(args...)
+		} else {
+			_, err = t.Exec(insertScripts(len(part)), args...)
+		}
+		if err != nil {
 			// Only one wallet may watch a script (it is the key).
-			var other string
-			if dup.QueryRow(spk).Scan(&other) == nil {
-				return 0, nil, fmt.Errorf("wallet %q: %w: %q", name, ErrScriptsWatched, other)
+			for _, spk := range part {
+				var other string
+				if t.QueryRow(`SELECT wallet FROM scripts WHERE script = ?`, spk).Scan(&other) == nil {
+					return 0, nil, fmt.Errorf("wallet %q: %w: %q", name, ErrScriptsWatched, other)
+				}
 			}
 			return 0, nil, fmt.Errorf("watch script: %w", err)
 		}
@@ -121,26 +142,39 @@ func extendWatched(t *sql.Tx, name string, d *wallet.Descriptor, change bool, up
 	return from, spks, nil
 }
 
+// scriptsPerInsert is how many scripts one INSERT adds (4 parameters each,
+// far below SQLite's limit of 32,766).
+const scriptsPerInsert = 128
+
+// insertScripts is an INSERT of n scripts.
+func insertScripts(n int) string {
+	return `INSERT INTO scripts (script, wallet, change, idx) VALUES ` +
+		strings.Repeat(`(?, ?, ?, ?), `, n-1) + `(?, ?, ?, ?)`
+}
+
 // deriveScripts is d.DeriveScriptPubKeys spread over the machine's cores
 // when there are many to derive (a Descriptor is safe for concurrent use).
 func deriveScripts(d *wallet.Descriptor, change bool, from, count uint32) ([][]byte, error) {
-	parts := uint32(runtime.GOMAXPROCS(0))
-	if count < 256 || parts < 2 {
+	workers := uint32(runtime.GOMAXPROCS(0))
+	if count < 2*derivePart || workers < 2 {
 		return d.DeriveScriptPubKeys(change, from, count)
 	}
-	per := (count + parts - 1) / parts
+	// Parts of derivePart scripts taken in turn by one goroutine per
+	// core: a core busy with something else (the scan) then takes fewer
+	// parts rather than holding up the end.
+	parts := (count + derivePart - 1) / derivePart
 	out := make([][][]byte, parts)
 	errs := make([]error, parts)
+	var next atomic.Uint32
 	var wg sync.WaitGroup
-	for p := uint32(0); p < parts; p++ {
-		start := p * per
-		if start >= count {
-			break
-		}
+	for range min(workers, parts) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[p], errs[p] = d.DeriveScriptPubKeys(change, from+start, min(per, count-start))
+			for p := next.Add(1) - 1; p < parts; p = next.Add(1) - 1 {
+				start := p * derivePart
+				out[p], errs[p] = d.DeriveScriptPubKeys(change, from+start, min(derivePart, count-start))
+			}
 		}()
 	}
 	wg.Wait()
@@ -153,6 +187,10 @@ func deriveScripts(d *wallet.Descriptor, change bool, from, count uint32) ([][]b
 	}
 	return spks, nil
 }
+
+// derivePart is how many scripts one goroutine of deriveScripts derives at
+// a time.
+const derivePart = 128
 
 // Wallet returns the wallet called name.
 func (c *Coordinator) Wallet(ctx context.Context, name string) (*Wallet, error) {

@@ -243,27 +243,81 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 	for i := range d.keys {
 		branches[i] = d.keys[i].branch(b)
 	}
-	// Derive in chunks, converting each chunk's points to affine
-	// coordinates with one field inversion.
-	const chunk = 64
+	// Derive in chunks: each chunk's child points are computed together
+	// in affine coordinates (baseMulAdd), or, for a few scripts, one by
+	// one and converted to affine with one field inversion.
+	const chunk = 256
+	batch := uint64(count)*uint64(n) >= batchMin
 	pts := make([]btcec.JacobianPoint, chunk*n)
 	keyBuf := make([][33]byte, chunk*n)
 	scratch := make([]btcec.FieldVal, chunk*n)
+	var (
+		tweaks  []btcec.ModNScalar
+		parents []affinePoint
+		ps      []*affinePoint
+		sums    []affinePoint
+		special []bool
+		tweak   []func(uint32, *btcec.ModNScalar) error
+	)
+	if batch {
+		tweaks = make([]btcec.ModNScalar, chunk*n)
+		parents = make([]affinePoint, n)
+		ps = make([]*affinePoint, chunk*n)
+		sums = make([]affinePoint, chunk*n)
+		special = make([]bool, chunk*n)
+		for i, br := range branches {
+			if br.zeroed {
+				return nil, fmt.Errorf("descriptor: key %d: %w", i+1, ErrZeroed)
+			}
+			var j btcec.JacobianPoint
+			br.pubPoint().AsJacobian(&j)
+			parents[i].x.Set(&j.X).Normalize()
+			parents[i].y.Set(&j.Y).Normalize()
+			tweak = append(tweak, br.tweaker())
+		}
+	}
 	pubs := make([][]byte, n)
 	script := make([]byte, 0, 3+2+34*n)
 	out := make([][]byte, 0, count)
 	for start := uint64(from); start < uint64(from)+uint64(count); start += chunk {
 		m := min(uint64(chunk), uint64(from)+uint64(count)-start)
-		for j := uint64(0); j < m; j++ {
-			idx := uint32(start + j)
-			for i, br := range branches {
-				if err := br.childPoint(idx, &pts[int(j)*n+i]); err != nil {
-					return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
+		k := int(m) * n
+		if batch {
+			for j := uint64(0); j < m; j++ {
+				idx := uint32(start + j)
+				for i := range branches {
+					if err := tweak[i](idx, &tweaks[int(j)*n+i]); err != nil {
+						return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
+					}
+					ps[int(j)*n+i] = &parents[i]
 				}
 			}
+			baseMulAdd(tweaks[:k], ps[:k], sums[:k], special[:k])
+			for e := 0; e < k; e++ {
+				if !special[e] {
+					sums[e].compress(&keyBuf[e])
+					continue
+				}
+				// A doubling or the point at infinity on the way:
+				// the general (Jacobian) path, which also refuses
+				// an invalid child.
+				i := e % n
+				if err := branches[i].childPoint(uint32(start)+uint32(e/n), &pts[0]); err != nil {
+					return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
+				}
+				batchCompress(pts[:1], keyBuf[e:e+1], scratch[:1])
+			}
+		} else {
+			for j := uint64(0); j < m; j++ {
+				idx := uint32(start + j)
+				for i, br := range branches {
+					if err := br.childPoint(idx, &pts[int(j)*n+i]); err != nil {
+						return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
+					}
+				}
+			}
+			batchCompress(pts[:k], keyBuf[:k], scratch[:k])
 		}
-		k := int(m) * n
-		batchCompress(pts[:k], keyBuf[:k], scratch[:k])
 		for j := 0; j < int(m); j++ {
 			for i := range pubs {
 				pubs[i] = keyBuf[j*n+i][:]
@@ -291,6 +345,11 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 	}
 	return out, nil
 }
+
+// batchMin is how many child keys a DeriveScriptPubKeys call must derive
+// to use baseMulAdd, whose table costs some 35 ms to build, once a
+// process.
+const batchMin = 96
 
 // wrapScript returns the output script of a derived Script (a multisig
 // script or a P2WPKH program, see Derived). script is not retained.

@@ -383,13 +383,9 @@ func (k *ExtendedKey) childPoint(i uint32, out *btcec.JacobianPoint) error {
 	if i >= Hardened {
 		return ErrDeriveHardenedFromPublic
 	}
-	var sum [64]byte
-	if err := k.ckd(i, &sum); err != nil {
-		return err
-	}
 	var il btcec.ModNScalar
-	if il.SetByteSlice(sum[:32]) {
-		return fmt.Errorf("child %d: %w", i, ErrInvalidChild)
+	if err := k.childTweak(i, &il); err != nil {
+		return err
 	}
 	var tG, pj btcec.JacobianPoint
 	btcec.ScalarBaseMultNonConst(&il, &tG)
@@ -399,6 +395,51 @@ func (k *ExtendedKey) childPoint(i uint32, out *btcec.JacobianPoint) error {
 		return fmt.Errorf("child %d: %w", i, ErrInvalidChild)
 	}
 	return nil
+}
+
+// childTweak sets il to IL of non-hardened child i, the scalar whose point
+// is added to k's: child = IL·G + K.
+func (k *ExtendedKey) childTweak(i uint32, il *btcec.ModNScalar) error {
+	if k.zeroed {
+		return ErrZeroed
+	}
+	if i >= Hardened {
+		return ErrDeriveHardenedFromPublic
+	}
+	var sum [64]byte
+	if err := k.ckd(i, &sum); err != nil {
+		return err
+	}
+	if il.SetByteSlice(sum[:32]) {
+		return fmt.Errorf("child %d: %w", i, ErrInvalidChild)
+	}
+	return nil
+}
+
+// tweaker returns childTweak of k's non-hardened children, for many
+// children of one key: its HMAC is keyed once, not once per child.
+func (k *ExtendedKey) tweaker() func(i uint32, il *btcec.ModNScalar) error {
+	var data [37]byte
+	pub := k.pubBytes()
+	copy(data[:33], pub[:])
+	mac := hmac.New(sha512.New, k.chainCode[:])
+	var sum [64]byte
+	return func(i uint32, il *btcec.ModNScalar) error {
+		if k.zeroed {
+			return ErrZeroed
+		}
+		if i >= Hardened {
+			return ErrDeriveHardenedFromPublic
+		}
+		binary.BigEndian.PutUint32(data[33:], i)
+		mac.Reset()
+		mac.Write(data[:])
+		mac.Sum(sum[:0])
+		if il.SetByteSlice(sum[:32]) {
+			return fmt.Errorf("child %d: %w", i, ErrInvalidChild)
+		}
+		return nil
+	}
 }
 
 // batchCompress writes the compressed encodings of the (finite) Jacobian
