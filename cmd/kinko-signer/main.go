@@ -21,7 +21,8 @@ const usage = `kinko-signer: the air-gapped signer of a kinko multisig treasury
 Usage:
   kinko-signer init --keystore FILE [--words 12|24] [--language english|japanese] [--words-file OUT]
   kinko-signer restore --keystore FILE [--mnemonic-file F] [--bip39-passphrase-file F]
-  kinko-signer xpub --keystore FILE --network N [--script wsh|sh-wsh|sh|wpkh|sh-wpkh] [--account I]
+  kinko-signer xpub --keystore FILE --network N [--script wsh|sh-wsh|sh|tr|wpkh|sh-wpkh] [--account I]
+               [--format record|coldcard-json|ur-account|bsms|slip132]
   kinko-signer register --keystore FILE [--name NAME] [--network N] [--yes]
                [--max-per-tx AMOUNT] [--daily-limit AMOUNT] [--allow ADDR...]
                [--allow-wallet NAME...] WALLET
@@ -35,12 +36,14 @@ Usage:
 
 IN (and WALLET) may be a file in binary, base64 or hex, UR or BBQr part
 strings one a line, an image with QR codes, or a directory of frame
-images. --qr parts|terminal|gif:FILE|png-dir:DIR [--qr-format ur|bbqr]
-shows the answer as QR codes.
+images, and Electrum's base43 text. --qr parts|terminal|gif:FILE|png-dir:DIR
+[--qr-format ur|bbqr|base43] shows the answer as QR codes; it is written in
+the PSBT version (0 or 2) it came in.
 
 Passwords are read from the terminal, or from --password-file FILE; never
 from the command line or the environment. WALLET is a descriptor, or a
-file or QR holding one. "-" is stdin.
+file or QR holding one: a descriptor pair, Coldcard's multisig file,
+Caravan or Specter JSON, a BSMS record, or a crypto-output. "-" is stdin.
 
 register --destination registers a wallet the signer may pay (a hot
 wallet) and never signs for: an output paying it is shown as "to

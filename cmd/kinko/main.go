@@ -23,17 +23,22 @@ const usage = `kinko: the coordinator of a kinko multisig treasury (watch-only; 
 Usage:
   kinko descriptor check [--network N] DESCRIPTOR
   kinko descriptor derive [--network N] [--change] [--from I] [--count N] DESCRIPTOR
-  kinko wallet create NAME --threshold M --key RECORD... [--network N] [--script wsh|sh-wsh|sh] [--birthday H]
-  kinko wallet import NAME DESCRIPTOR [--network N] [--birthday H]
-                                     watch any descriptor kinko derives, multisig or single key
-                                     (wpkh, sh(wpkh)); DESCRIPTOR is the text or a file holding it
+  kinko wallet create NAME --threshold M --key KEY... [--network N] [--script wsh|sh-wsh|sh|tr]
+                     [--sorted=false] [--birthday H]
+                                     KEY: a key record, or a file or QR of another wallet's key export
+  kinko wallet import NAME WALLET [--network N] [--birthday H]
+                                     watch any wallet kinko derives, multisig, taproot or single key;
+                                     WALLET is a descriptor, or a file: descriptor pair, Coldcard,
+                                     Caravan, Specter, BSMS or UR
+  kinko wallet export NAME --format descriptor|pair|coldcard|caravan|specter|bsms|ur [-o FILE | --qr …]
   kinko wallet descriptor NAME       print the wallet's descriptor, to register on each signer
   kinko wallet address NAME          hand out the next unused receive address
   kinko wallet list
   kinko sync [--rescan NAME]         find the wallets' coins on the node
   kinko node check [--network N]     what kinko needs from the node, and whether it has it (exit 5 if not)
   kinko balance NAME
-  kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB] [--from OUTPOINT...] [--exclude OUTPOINT...] -o FILE.psbt
+  kinko spend NAME --to ADDR:AMOUNT... [--feerate SAT/VB | --target-blocks N] [--from OUTPOINT...]
+                   [--exclude OUTPOINT...] [--psbt-version 2] -o FILE.psbt
                                      --from: only these coins; --exclude: never these
   kinko spend NAME --pay-file FILE [--max-outputs N] [--feerate SAT/VB] -o FILE.psbt
                                      a batch from CSV (address,amount[,label]) or JSON, - for stdin;
@@ -54,14 +59,15 @@ Usage:
   kinko treasury status [--json | --format text|json|prometheus]   exit 6 when the hot wallet is out of band
   kinko treasury rebalance [--feerate R] -o FILE.psbt | --qr …     top up from cold, or sweep the excess to cold
   kinko sweep NAME --to WALLET [--feerate R] [--min-value V] [--max-inputs N] -o FILE.psbt
-  kinko qr encode [--format ur|bbqr] [--fragment N] [--png-dir DIR | --gif FILE | --terminal] FILE
+  kinko qr encode [--format ur|bbqr|base43] [--fragment N] [--png-dir DIR | --gif FILE | --terminal] FILE
   kinko qr decode [-o OUT] [FILE...]  images, or part strings one a line (stdin by default)
   kinko audit verify [--head SEQ:HASH]  check the audit log's hash chain; prints its head SEQ:HASH
   kinko audit export [--since DATE] [--format jsonl|csv] [-o FILE]
 
 spend, session import and the signer accept and produce QR directly:
-  --qr parts|terminal|gif:FILE|png-dir:DIR [--qr-format ur|bbqr] for output;
-  FILE may be a PSBT (binary, base64, hex), part strings, an image, or a
+  --qr parts|terminal|gif:FILE|png-dir:DIR [--qr-format ur|bbqr|base43] for
+  output (base43: a PSBT as the one code Electrum reads); FILE may be a PSBT
+  (binary, base64, hex, base43, version 0 or 2), part strings, an image, or a
   directory of frame images.
 
 Common flags:
