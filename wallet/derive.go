@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 )
@@ -97,60 +98,9 @@ func (d *Descriptor) deriveBranch(b int, index uint32) (*Derived, error) {
 		return d.deriveTr(b, index)
 	}
 	var err error
-	out := &Derived{Change: b > 0, Index: index, Keys: make([]DerivedKey, len(d.keys))}
-	// Child keys of ranged extended keys, converted to affine together.
-	var pts []btcec.JacobianPoint
-	var ptKeys []int
-	if d.ranged {
-		pts = make([]btcec.JacobianPoint, 0, len(d.keys))
-		ptKeys = make([]int, 0, len(d.keys))
-	}
-	for i := range d.keys {
-		k := &d.keys[i]
-		dk := &out.Keys[i]
-		if k.xpub == nil {
-			dk.PubKey = slices.Clone(k.pubkey)
-			if k.origin != nil {
-				dk.Origin = KeyOrigin{Fingerprint: k.origin.Fingerprint, Path: slices.Clone(k.origin.Path)}
-			} else {
-				dk.Origin = KeyOrigin{Fingerprint: Fingerprint(Hash160(k.pubkey)[:4]), Path: Path{}}
-			}
-			continue
-		}
-		br := k.branch(b)
-		var path Path
-		if k.origin != nil {
-			dk.Origin.Fingerprint = k.origin.Fingerprint
-			path = append(path, k.origin.Path...)
-		} else {
-			dk.Origin.Fingerprint = k.xpub.Fingerprint()
-		}
-		path = append(path, k.steps...)
-		if k.multi != nil {
-			path = append(path, k.multi[min(b, len(k.multi)-1)])
-			path = append(path, k.post...)
-		}
-		if k.wild {
-			pts = append(pts, btcec.JacobianPoint{})
-			if err := br.childPoint(index, &pts[len(pts)-1]); err != nil {
-				return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
-			}
-			ptKeys = append(ptKeys, i)
-			path = append(path, index)
-		} else {
-			dk.PubKey = br.PublicKey()
-		}
-		if path == nil {
-			path = Path{}
-		}
-		dk.Origin.Path = path
-	}
-	if len(pts) > 0 {
-		pubs := make([][33]byte, len(pts))
-		batchCompress(pts, pubs, make([]btcec.FieldVal, len(pts)))
-		for j, i := range ptKeys {
-			out.Keys[i].PubKey = pubs[j][:]
-		}
+	out := &Derived{Change: b > 0, Index: index}
+	if out.Keys, err = d.deriveKeys(b, index, func(i int) string { return "key " + strconv.Itoa(i+1) }); err != nil {
+		return nil, err
 	}
 	if d.sorted {
 		slices.SortStableFunc(out.Keys, func(a, b DerivedKey) int { return bytes.Compare(a.PubKey, b.PubKey) })
@@ -364,4 +314,66 @@ func wrapScript(st ScriptType, script []byte) []byte {
 		return p2shScript(p2wshScript(script))
 	}
 	return p2shScript(script)
+}
+
+// deriveKeys derives every key of the descriptor at index on branch b, in
+// the descriptor's order, each with its origin: the master fingerprint and
+// the full path. The child points of ranged keys are converted to affine
+// together. name names key i in errors.
+func (d *Descriptor) deriveKeys(b int, index uint32, name func(int) string) ([]DerivedKey, error) {
+	keys := make([]DerivedKey, len(d.keys))
+	var pts []btcec.JacobianPoint
+	var ptKeys []int
+	if d.ranged {
+		pts = make([]btcec.JacobianPoint, 0, len(d.keys))
+		ptKeys = make([]int, 0, len(d.keys))
+	}
+	for i := range d.keys {
+		k := &d.keys[i]
+		dk := &keys[i]
+		if k.xpub == nil {
+			dk.PubKey = slices.Clone(k.pubkey)
+			if k.origin != nil {
+				dk.Origin = KeyOrigin{Fingerprint: k.origin.Fingerprint, Path: slices.Clone(k.origin.Path)}
+			} else {
+				dk.Origin = KeyOrigin{Fingerprint: Fingerprint(Hash160(k.pubkey)[:4]), Path: Path{}}
+			}
+			continue
+		}
+		br := k.branch(b)
+		var path Path
+		if k.origin != nil {
+			dk.Origin.Fingerprint = k.origin.Fingerprint
+			path = append(path, k.origin.Path...)
+		} else {
+			dk.Origin.Fingerprint = k.xpub.Fingerprint()
+		}
+		path = append(path, k.steps...)
+		if k.multi != nil {
+			path = append(path, k.multi[min(b, len(k.multi)-1)])
+			path = append(path, k.post...)
+		}
+		if k.wild {
+			pts = append(pts, btcec.JacobianPoint{})
+			if err := br.childPoint(index, &pts[len(pts)-1]); err != nil {
+				return nil, fmt.Errorf("descriptor: %s: %w", name(i), err)
+			}
+			ptKeys = append(ptKeys, i)
+			path = append(path, index)
+		} else {
+			dk.PubKey = br.PublicKey()
+		}
+		if path == nil {
+			path = Path{}
+		}
+		dk.Origin.Path = path
+	}
+	if len(pts) > 0 {
+		pubs := make([][33]byte, len(pts))
+		batchCompress(pts, pubs, make([]btcec.FieldVal, len(pts)))
+		for j, i := range ptKeys {
+			keys[i].PubKey = pubs[j][:]
+		}
+	}
+	return keys, nil
 }

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/btcsuite/btcd/btcec/v2"
 )
 
 // parseTr parses tr(KEY,TREE) (BIP-386) whose leaves are multi_a(),
@@ -270,56 +268,9 @@ func (d *Descriptor) KeyPathSpendable() bool {
 
 // deriveTr derives index on branch b of a tr() descriptor.
 func (d *Descriptor) deriveTr(b int, index uint32) (*Derived, error) {
-	pubs := make([]DerivedKey, len(d.keys))
-	// Child keys of ranged extended keys, converted to affine together.
-	var pts []btcec.JacobianPoint
-	var ptKeys []int
-	for i := range d.keys {
-		k := &d.keys[i]
-		dk := &pubs[i]
-		if k.xpub == nil {
-			dk.PubKey = slices.Clone(k.pubkey)
-			if k.origin != nil {
-				dk.Origin = KeyOrigin{Fingerprint: k.origin.Fingerprint, Path: slices.Clone(k.origin.Path)}
-			} else {
-				dk.Origin = KeyOrigin{Fingerprint: Fingerprint(Hash160(k.pubkey)[:4]), Path: Path{}}
-			}
-			continue
-		}
-		br := k.branch(b)
-		var path Path
-		if k.origin != nil {
-			dk.Origin.Fingerprint = k.origin.Fingerprint
-			path = append(path, k.origin.Path...)
-		} else {
-			dk.Origin.Fingerprint = k.xpub.Fingerprint()
-		}
-		path = append(path, k.steps...)
-		if k.multi != nil {
-			path = append(path, k.multi[min(b, len(k.multi)-1)])
-			path = append(path, k.post...)
-		}
-		if k.wild {
-			pts = append(pts, btcec.JacobianPoint{})
-			if err := br.childPoint(index, &pts[len(pts)-1]); err != nil {
-				return nil, fmt.Errorf("descriptor: %s: %w", d.keyName(i), err)
-			}
-			ptKeys = append(ptKeys, i)
-			path = append(path, index)
-		} else {
-			dk.PubKey = br.PublicKey()
-		}
-		if path == nil {
-			path = Path{}
-		}
-		dk.Origin.Path = path
-	}
-	if len(pts) > 0 {
-		c := make([][33]byte, len(pts))
-		batchCompress(pts, c, make([]btcec.FieldVal, len(pts)))
-		for j, i := range ptKeys {
-			pubs[i].PubKey = c[j][:]
-		}
+	pubs, err := d.deriveKeys(b, index, d.keyName)
+	if err != nil {
+		return nil, err
 	}
 	tap := &TaprootSpend{InternalKey: pubs[d.internal], Leaves: make([]TapLeaf, len(d.leaves))}
 	hashes := make([][32]byte, len(d.leaves))
