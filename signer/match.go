@@ -91,38 +91,58 @@ func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, 
 		}
 		path := wallet.Path(d.Path)
 		// The path is checked before anything is derived along it.
-		var first, final error
-		fits := 0
-		for _, w := range wallets {
-			change, index, ok := w.locate(path)
-			if !ok {
-				continue
-			}
-			fits++
-			ip, decisive, err := matchWallet(where, in, utxo, w, d, path, change, index)
-			if err == nil {
-				ip.index = i
-				return ip, w, nil
-			}
-			if first == nil {
-				first = err
-			}
-			if decisive && final == nil {
-				final = err
-			}
-		}
-		switch {
-		case fits == 0:
-			return nil, nil, refuse(where, "our key at %s is not at a receive or change path of any registered wallet", path)
-		case final != nil:
-			// The reason to give: no other wallet would do better.
-			return nil, nil, final
-		case fits > 1:
-			return nil, nil, refuse(where, "spends a script that none of the %d registered wallets with our key at %s derives there", fits, path)
-		}
-		return nil, nil, first
+		return matchAmong(where, path, wallets, "wallet", "a script", nil,
+			func(w *registered, change bool, index uint32) (*inputPlan, bool, error) {
+				ip, decisive, err := matchWallet(where, in, utxo, w, d, path, change, index)
+				if err == nil {
+					ip.index = i
+				}
+				return ip, decisive, err
+			})
 	}
 	return nil, nil, nil
+}
+
+// matchAmong tries every registered wallet (of those keep lets through;
+// nil: all) that places our key's path on its receive or change branch,
+// and returns the first that match says derives the input. Otherwise it
+// refuses: with the reason no other wallet could lift (a decisive
+// refusal), or with what they all failed at. kind and spent name the
+// wallets and what they derive in the messages.
+func matchAmong(where string, path wallet.Path, wallets []*registered, kind, spent string, keep func(*registered) bool,
+	match func(w *registered, change bool, index uint32) (*inputPlan, bool, error)) (*inputPlan, *registered, error) {
+	var first, final error
+	fits := 0
+	for _, w := range wallets {
+		if keep != nil && !keep(w) {
+			continue
+		}
+		change, index, ok := w.locate(path)
+		if !ok {
+			continue
+		}
+		fits++
+		ip, decisive, err := match(w, change, index)
+		if err == nil {
+			return ip, w, nil
+		}
+		if first == nil {
+			first = err
+		}
+		if decisive && final == nil {
+			final = err
+		}
+	}
+	switch {
+	case fits == 0:
+		return nil, nil, refuse(where, "our key at %s is not at a receive or change path of any registered %s", path, kind)
+	case final != nil:
+		// The reason to give: no other wallet would do better.
+		return nil, nil, final
+	case fits > 1:
+		return nil, nil, refuse(where, "spends %s that none of the %d registered %ss with our key at %s derives there", spent, fits, kind, path)
+	}
+	return nil, nil, first
 }
 
 // matchWallet checks input in against wallet w at (change, index).

@@ -72,38 +72,15 @@ func matchTaprootInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*regis
 			continue
 		}
 		path := wallet.Path(d.Path)
-		var first, final error
-		fits := 0
-		for _, w := range wallets {
-			if w.desc.ScriptType() != wallet.P2TR {
-				continue
-			}
-			change, index, ok := w.locate(path)
-			if !ok {
-				continue
-			}
-			fits++
-			ip, decisive, err := matchTapWallet(where, in, utxo, w, d, path, change, index)
-			if err == nil {
-				ip.index = i
-				return ip, w, nil
-			}
-			if first == nil {
-				first = err
-			}
-			if decisive && final == nil {
-				final = err
-			}
-		}
-		switch {
-		case fits == 0:
-			return nil, nil, refuse(where, "our key at %s is not at a receive or change path of any registered taproot wallet", path)
-		case final != nil:
-			return nil, nil, final
-		case fits > 1:
-			return nil, nil, refuse(where, "spends an output key that none of the %d registered taproot wallets with our key at %s derives there", fits, path)
-		}
-		return nil, nil, first
+		return matchAmong(where, path, wallets, "taproot wallet", "an output key",
+			func(w *registered) bool { return w.desc.ScriptType() == wallet.P2TR },
+			func(w *registered, change bool, index uint32) (*inputPlan, bool, error) {
+				ip, decisive, err := matchTapWallet(where, in, utxo, w, d, path, change, index)
+				if err == nil {
+					ip.index = i
+				}
+				return ip, decisive, err
+			})
 	}
 	return nil, nil, nil
 }
