@@ -1,6 +1,7 @@
 package setup
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -38,28 +39,11 @@ func looksColdcard(text string) bool {
 	return false
 }
 
+// isXFP reports whether s is a fingerprint as Coldcard writes it: eight
+// hex digits.
 func isXFP(s string) bool {
-	if len(s) != 8 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if descHex(s[i]) < 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func descHex(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
+	_, err := hex.DecodeString(s)
+	return len(s) == 8 && err == nil
 }
 
 // coldcardFormat parses the Format line.
