@@ -29,10 +29,10 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"multisig": cmdMultisig,
+			"multisig": descriptorCmd("multisig", wallet.P2WSH),
 			"wpkh":     cmdWPKH,
 			"mkpsbt":   cmdMkPSBT,
-			"tr":       cmdTr,
+			"tr":       descriptorCmd("tr", wallet.P2TR),
 			"tamper":   cmdTamper,
 			// envfile VAR FILE sets VAR to the first line of FILE.
 			"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -62,43 +62,27 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// multisig OUT M KEYFILE... writes the regtest wsh sortedmulti descriptor
-// of the key records in the files (as 'kinko wallet create' makes it).
-func cmdMultisig(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) < 3 {
-		ts.Fatalf("usage: multisig OUT M KEYFILE...")
-	}
-	m, err := strconv.Atoi(args[1])
-	ts.Check(err)
-	var recs []*wallet.KeyRecord
-	for _, f := range args[2:] {
-		rec, err := wallet.ParseKeyRecord(strings.TrimSpace(ts.ReadFile(f)), wallet.Regtest)
+// descriptorCmd returns the script command NAME OUT M KEYFILE..., which
+// writes the regtest descriptor of script type st of the key records in
+// the files, as 'kinko wallet create' makes it: "multisig" writes
+// wsh(sortedmulti), "tr" tr(NUMS,sortedmulti_a).
+func descriptorCmd(name string, st wallet.ScriptType) func(ts *testscript.TestScript, neg bool, args []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 3 {
+			ts.Fatalf("usage: %s OUT M KEYFILE...", name)
+		}
+		m, err := strconv.Atoi(args[1])
 		ts.Check(err)
-		recs = append(recs, rec)
-	}
-	d, err := wallet.NewMultisig(wallet.Regtest, wallet.P2WSH, m, recs)
-	ts.Check(err)
-	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(d.String()+"\n"), 0o644))
-}
-
-// tr OUT M KEYFILE... writes the regtest tr(NUMS,sortedmulti_a)
-// descriptor of the key records in the files (as 'kinko wallet create
-// --script tr' makes it).
-func cmdTr(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) < 3 {
-		ts.Fatalf("usage: tr OUT M KEYFILE...")
-	}
-	m, err := strconv.Atoi(args[1])
-	ts.Check(err)
-	var recs []*wallet.KeyRecord
-	for _, f := range args[2:] {
-		rec, err := wallet.ParseKeyRecord(strings.TrimSpace(ts.ReadFile(f)), wallet.Regtest)
+		var recs []*wallet.KeyRecord
+		for _, f := range args[2:] {
+			rec, err := wallet.ParseKeyRecord(strings.TrimSpace(ts.ReadFile(f)), wallet.Regtest)
+			ts.Check(err)
+			recs = append(recs, rec)
+		}
+		d, err := wallet.NewMultisig(wallet.Regtest, st, m, recs)
 		ts.Check(err)
-		recs = append(recs, rec)
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(d.String()+"\n"), 0o644))
 	}
-	d, err := wallet.NewMultisig(wallet.Regtest, wallet.P2TR, m, recs)
-	ts.Check(err)
-	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(d.String()+"\n"), 0o644))
 }
 
 // tamper IN OUT WHAT writes the PSBT IN with input 0 changed: WHAT is
