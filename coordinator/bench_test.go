@@ -250,30 +250,6 @@ func benchNode(b *testing.B) (*regtest.Node, *chain.Client) {
 	return nd, rpc
 }
 
-// benchWallet is a 2-of-3 P2WSH wallet with random keys.
-func benchWallet(b *testing.B) *wallet.Descriptor {
-	b.Helper()
-	var recs []*wallet.KeyRecord
-	for range 3 {
-		seed := make([]byte, 32)
-		rand.Read(seed)
-		m, err := wallet.NewMaster(seed, wallet.Regtest)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rec, err := wallet.NewKeyRecord(m, wallet.AccountPath(wallet.Regtest, wallet.P2WSH, 0))
-		if err != nil {
-			b.Fatal(err)
-		}
-		recs = append(recs, rec)
-	}
-	d, err := wallet.NewMultisig(wallet.Regtest, wallet.P2WSH, 2, recs)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return d
-}
-
 // openWallet opens a fresh store in a new directory with the wallet d.
 func openWallet(b *testing.B, d *wallet.Descriptor, birthday int64) *coordinator.Coordinator {
 	b.Helper()
@@ -305,7 +281,7 @@ func mustSync(b *testing.B, c *coordinator.Coordinator, rpc *chain.Client) *coor
 func BenchmarkMempool(b *testing.B) {
 	nd, rpc := benchNode(b)
 	fill := newFiller(b, nd)
-	d := benchWallet(b)
+	d := coordinator.RandomWalletForTest(b)
 	ctx := context.Background()
 	// The wallet has 20 confirmed coins.
 	var scripts [][]byte
@@ -382,7 +358,7 @@ func BenchmarkMempool(b *testing.B) {
 func BenchmarkBlocks(b *testing.B) {
 	nd, rpc := benchNode(b)
 	fill := newFiller(b, nd)
-	d := benchWallet(b)
+	d := coordinator.RandomWalletForTest(b)
 
 	from, _ := rpc.Height()
 	if _, err := nd.Mine(2000); err != nil {
@@ -441,7 +417,7 @@ func BenchmarkBlocks(b *testing.B) {
 func BenchmarkRediscovery(b *testing.B) {
 	nd, rpc := benchNode(b)
 	fill := newFiller(b, nd)
-	d := benchWallet(b)
+	d := coordinator.RandomWalletForTest(b)
 	n := *benchDeposits
 	scripts, err := d.DeriveScriptPubKeys(false, 0, uint32(n))
 	if err != nil {

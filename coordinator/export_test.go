@@ -39,3 +39,6 @@ func WatchForTest(c *Coordinator, name string, upto uint32) error {
 		return extendScripts(t, name, w.Descriptor, false, upto)
 	})
 }
+
+// RandomWalletForTest is a 2-of-3 P2WSH regtest wallet of fresh random keys.
+var RandomWalletForTest = randomWallet

@@ -14,24 +14,7 @@ import (
 // scripts of exactly the indexes asked for, and halt stops the goroutine
 // deriving ahead.
 func TestLookahead(t *testing.T) {
-	var recs []*wallet.KeyRecord
-	for range 3 {
-		seed := make([]byte, 32)
-		rand.Read(seed)
-		m, err := wallet.NewMaster(seed, wallet.Regtest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec, err := wallet.NewKeyRecord(m, wallet.AccountPath(wallet.Regtest, wallet.P2WSH, 0))
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, rec)
-	}
-	d, err := wallet.NewMultisig(wallet.Regtest, wallet.P2WSH, 2, recs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := randomWallet(t)
 	la := &lookahead{d: d, change: true}
 	for n, ask := range []struct{ from, count uint32 }{
 		{20, 236},   // the first move: nothing ahead
@@ -76,4 +59,28 @@ func TestLookahead(t *testing.T) {
 			t.Fatal("deriving ahead did not stop after halt")
 		}
 	}
+}
+
+// randomWallet is a 2-of-3 P2WSH regtest wallet of fresh random keys.
+func randomWallet(t testing.TB) *wallet.Descriptor {
+	t.Helper()
+	var recs []*wallet.KeyRecord
+	for range 3 {
+		seed := make([]byte, 32)
+		rand.Read(seed)
+		m, err := wallet.NewMaster(seed, wallet.Regtest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := wallet.NewKeyRecord(m, wallet.AccountPath(wallet.Regtest, wallet.P2WSH, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rec)
+	}
+	d, err := wallet.NewMultisig(wallet.Regtest, wallet.P2WSH, 2, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
