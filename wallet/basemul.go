@@ -12,52 +12,78 @@ import (
 // Many child public keys at once, the work of a gap scan: each child is
 // IL·G + K for a public scalar IL (from the public HMAC of BIP-32) and the
 // parent point K. A fixed-base comb adds one table point per digit of IL
-// (btcec's ScalarBaseMultNonConst: 32 of 8 bits; here 24 of 11 bits, with
-// a larger table), and the points of a whole batch are added in affine
-// coordinates, each round's divisions sharing one field inversion
-// (Montgomery's trick). An affine addition then costs about five
-// multiplications and a squaring against eleven for a Jacobian one, and
-// the results need no conversion to affine. Nothing here is secret: it is not
-// constant time, and it must not be used for private keys.
+// (as btcec's ScalarBaseMultNonConst does: 32 of 8 bits; or 24 of 11
+// bits with a larger table, for large batches), and the points of a
+// whole batch are added in affine coordinates, each round's divisions
+// sharing one field inversion (Montgomery's trick). An affine addition
+// then costs about five multiplications and a squaring against eleven
+// for a Jacobian one, and the results need no conversion to affine.
+// Nothing here is secret: it is not constant time, and it must not be
+// used for private keys.
 
 // affinePoint is a finite point in affine coordinates, both normalized.
 type affinePoint struct{ x, y btcec.FieldVal }
 
-// baseWindow is the width in bits of a scalar's digits: baseRows digits,
-// one table point added per digit.
-const (
-	baseWindow = 11
-	baseRows   = (256 + baseWindow - 1) / baseWindow
+// combTable is a fixed-base comb: rows[i][v] is v·2^(w·i)·G for v ≥ 1,
+// so that digit i of a scalar, counted from its least significant w
+// bits, selects a point of row i. Entry 0 (the point at infinity) is
+// never looked up.
+type combTable struct {
+	w    uint
+	rows [][]affinePoint
+}
+
+// Two tables, each built on first use, its rows on all cores. The small
+// one (8-bit digits: 32 rows of 256 points, 0.6 MB) costs a few
+// milliseconds, so that a few thousand keys (the signer's inputs) gain
+// by it; the large one (11-bit digits: 24 rows of 2,048 points, 3.9 MB,
+// some 35 ms on two cores) adds a quarter fewer points per key, which
+// pays off only for a gap scan of tens of thousands. Nothing here is
+// secret.
+var (
+	smallComb = sync.OnceValue(func() *combTable { return newCombTable(8) })
+	largeComb = sync.OnceValue(func() *combTable { return newCombTable(11) })
 )
 
-// baseTable[i][v] is v·2^(baseWindow·i)·G for v ≥ 1: digit i of a scalar,
-// counted from its least significant bits, selects a point of row i. It
-// is about 3.9 MB, built on first use, its rows on all cores (some 35 ms
-// on two); only the coordinator's batch derivations use it.
-var baseTable = sync.OnceValue(func() *[baseRows][1 << baseWindow]affinePoint {
-	t := new([baseRows][1 << baseWindow]affinePoint)
+// largeCombMin is how many keys one call must derive for the large table
+// to pay for its construction.
+const largeCombMin = 12_000
+
+// combFor returns the table for a one-off batch of n keys (the signer's).
+// A gap scan, which derives many batches in one process, uses the large
+// table whatever their size.
+func combFor(n int) *combTable {
+	if n >= largeCombMin {
+		return largeComb()
+	}
+	return smallComb()
+}
+
+func newCombTable(w uint) *combTable {
+	nrows := (256 + int(w) - 1) / int(w)
+	t := &combTable{w: w, rows: make([][]affinePoint, nrows)}
 	var next atomic.Int32
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), baseRows) {
+	for range min(runtime.GOMAXPROCS(0), nrows) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			jac := make([]btcec.JacobianPoint, 1<<baseWindow)
-			scratch := make([]btcec.FieldVal, 1<<baseWindow)
-			for i := int(next.Add(1) - 1); i < baseRows; i = int(next.Add(1) - 1) {
-				buildRow(i, jac, scratch, &t[i])
+			jac := make([]btcec.JacobianPoint, 1<<w)
+			scratch := make([]btcec.FieldVal, 1<<w)
+			for i := int(next.Add(1) - 1); i < nrows; i = int(next.Add(1) - 1) {
+				t.rows[i] = make([]affinePoint, 1<<w)
+				buildRow(w*uint(i), jac, scratch, t.rows[i])
 			}
 		}()
 	}
 	wg.Wait()
 	return t
-})
+}
 
-// buildRow computes row i of baseTable into row, with jac and scratch as
-// room for a row of Jacobian points and field values.
-func buildRow(i int, jac []btcec.JacobianPoint, scratch []btcec.FieldVal, row *[1 << baseWindow]affinePoint) {
-	var b [32]byte // 2^(baseWindow·i), big-endian
-	bit := baseWindow * i
+// buildRow computes v·2^bit·G for every v < len(row) into row, with jac
+// and scratch as room for a row of Jacobian points and field values.
+func buildRow(bit uint, jac []btcec.JacobianPoint, scratch []btcec.FieldVal, row []affinePoint) {
+	var b [32]byte // 2^bit, big-endian
 	b[31-bit/8] = 1 << (bit % 8)
 	var s btcec.ModNScalar
 	s.SetBytes(&b)
@@ -90,8 +116,9 @@ func buildRow(i int, jac []btcec.JacobianPoint, scratch []btcec.FieldVal, row *[
 	}
 }
 
-// digits writes the baseWindow-bit digits of k, least significant first.
-func digits(k *btcec.ModNScalar, out *[baseRows]uint16) {
+// digits writes the w-bit digits of k, least significant first, one per
+// element of out (ceil(256/w) of them).
+func digits(k *btcec.ModNScalar, w uint, out []uint16) {
 	var b [32]byte
 	k.PutBytes(&b)
 	var limbs [5]uint64 // little-endian, one spare for the top digit
@@ -99,29 +126,30 @@ func digits(k *btcec.ModNScalar, out *[baseRows]uint16) {
 		limbs[i] = binary.BigEndian.Uint64(b[24-8*i:])
 	}
 	for i := range out {
-		bit := i * baseWindow
-		w, s := bit/64, uint(bit%64)
-		v := limbs[w] >> s
-		if s+baseWindow > 64 {
-			v |= limbs[w+1] << (64 - s)
+		bit := uint(i) * w
+		l, s := bit/64, bit%64
+		v := limbs[l] >> s
+		if s+w > 64 {
+			v |= limbs[l+1] << (64 - s)
 		}
-		out[i] = uint16(v & (1<<baseWindow - 1))
+		out[i] = uint16(v & (1<<w - 1))
 	}
 }
 
-// baseMulAdd sets out[k] to ks[k]·G + *ps[k] for every k where that sum is
-// reached without two points of equal x coordinate meeting on the way (a
-// doubling, or a sum at infinity). Where they do, it sets special[k] and
-// leaves out[k] meaningless: the caller computes that one the general way.
+// baseMulAdd sets out[k] to ks[k]·G + *ps[k], by the comb tbl, for every
+// k where that sum is reached without two points of equal x coordinate
+// meeting on the way (a doubling, or a sum at infinity). Where they do,
+// it sets special[k] and leaves out[k] meaningless: the caller computes
+// that one the general way.
 // For random scalars that happens with negligible probability; it is there
 // for correctness, not speed.
-func baseMulAdd(ks []btcec.ModNScalar, ps []*affinePoint, out []affinePoint, special []bool) {
-	tbl := baseTable()
+func baseMulAdd(tbl *combTable, ks []btcec.ModNScalar, ps []*affinePoint, out []affinePoint, special []bool) {
 	n := len(ks)
-	kb := make([][baseRows]uint16, n)
+	nrows := len(tbl.rows)
+	kb := make([]uint16, n*nrows) // the digits of ks[k] at kb[k*nrows:]
 	inf := make([]bool, n)
 	for k := range ks {
-		digits(&ks[k], &kb[k])
+		digits(&ks[k], tbl.w, kb[k*nrows:(k+1)*nrows])
 		inf[k] = true
 		special[k] = false
 	}
@@ -188,10 +216,10 @@ func baseMulAdd(ks []btcec.ModNScalar, ps []*affinePoint, out []affinePoint, spe
 			p.y.Set(&y3)
 		}
 	}
-	for i := 0; i < baseRows; i++ {
+	for i, row := range tbl.rows {
 		addAll(func(k int) *affinePoint {
-			if v := kb[k][i]; v != 0 {
-				return &tbl[i][v]
+			if v := kb[k*nrows+i]; v != 0 {
+				return &row[v]
 			}
 			return nil
 		})

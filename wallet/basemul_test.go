@@ -3,6 +3,9 @@ package wallet
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
+	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -26,8 +29,15 @@ func reference(k *btcec.ModNScalar, p *btcec.JacobianPoint) ([33]byte, bool) {
 // TestBaseMulAdd checks baseMulAdd against btcec for random scalars, for
 // scalars with zero bytes (rows skipped), and for the cases it must hand
 // back: k·G = P (a doubling) and k·G = -P (infinity). 0 is a valid tweak
-// (child = parent).
+// (child = parent). It runs once with each table: a batch of a few
+// hundred, and one of largeCombMin.
 func TestBaseMulAdd(t *testing.T) {
+	for _, n := range []int{300, largeCombMin} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) { testBaseMulAdd(t, n) })
+	}
+}
+
+func testBaseMulAdd(t *testing.T, n int) {
 	var priv btcec.ModNScalar
 	var seed [32]byte
 	rand.Read(seed[:])
@@ -40,7 +50,7 @@ func TestBaseMulAdd(t *testing.T) {
 	parent.y.Set(&pj.Y).Normalize()
 
 	var ks []btcec.ModNScalar
-	for range 300 {
+	for len(ks) < n-7 {
 		var b [32]byte
 		rand.Read(b[:])
 		var k btcec.ModNScalar
@@ -71,7 +81,7 @@ func TestBaseMulAdd(t *testing.T) {
 	}
 	out := make([]affinePoint, len(ks))
 	special := make([]bool, len(ks))
-	baseMulAdd(ks, ps, out, special)
+	baseMulAdd(combFor(n), ks, ps, out, special)
 	for i := range ks {
 		want, ok := reference(&ks[i], &pj)
 		if special[i] {
@@ -144,31 +154,117 @@ func TestDeriveScriptPubKeysBatch(t *testing.T) {
 	}
 }
 
-// TestBaseTable checks entries of every row of the table against btcec.
-func TestBaseTable(t *testing.T) {
-	tbl := baseTable()
-	for i := 0; i < baseRows; i++ {
-		for _, v := range []int{1, 2, 3, 1<<baseWindow/2 + 7, 1<<baseWindow - 1} {
-			// v·2^(baseWindow·i) as a big-endian scalar
-			var b [33]byte
-			bit := baseWindow * i
-			hi := uint32(v) << (bit % 8)
-			for k := 0; hi != 0; k++ {
-				b[32-bit/8-k] = byte(hi)
-				hi >>= 8
+// TestCombTables checks entries of every row of both tables against
+// btcec.
+func TestCombTables(t *testing.T) {
+	for _, tbl := range []*combTable{smallComb(), largeComb()} {
+		if want := (256 + int(tbl.w) - 1) / int(tbl.w); len(tbl.rows) != want {
+			t.Fatalf("%d-bit table: %d rows, want %d", tbl.w, len(tbl.rows), want)
+		}
+		for i, row := range tbl.rows {
+			for _, v := range []int{1, 2, 3, 1<<tbl.w/2 + 7, 1<<tbl.w - 1} {
+				// v·2^(w·i) as a big-endian scalar
+				var b [33]byte
+				bit := int(tbl.w) * i
+				hi := uint32(v) << (bit % 8)
+				for k := 0; hi != 0; k++ {
+					b[32-bit/8-k] = byte(hi)
+					hi >>= 8
+				}
+				var s btcec.ModNScalar
+				if b[0] != 0 || s.SetByteSlice(b[1:]) {
+					continue // past n: never a digit of a scalar
+				}
+				var want btcec.JacobianPoint
+				btcec.ScalarBaseMultNonConst(&s, &want)
+				want.ToAffine()
+				want.X.Normalize()
+				want.Y.Normalize()
+				if p := &row[v]; !p.x.Equals(&want.X) || !p.y.Equals(&want.Y) {
+					t.Errorf("%d-bit table: row %d entry %d is not %d·2^%d·G", tbl.w, i, v, v, bit)
+				}
 			}
-			var s btcec.ModNScalar
-			if b[0] != 0 || s.SetByteSlice(b[1:]) {
-				continue // past n: never a digit of a scalar
+		}
+	}
+}
+
+// TestDigits checks that the digits of a scalar, in both widths, weigh
+// back to the scalar.
+func TestDigits(t *testing.T) {
+	for _, w := range []uint{8, 11} {
+		for range 50 {
+			var b [32]byte
+			rand.Read(b[:])
+			var k btcec.ModNScalar
+			k.SetBytes(&b)
+			ds := make([]uint16, (256+int(w)-1)/int(w))
+			digits(&k, w, ds)
+			var sum, pow, d btcec.ModNScalar
+			pow.SetInt(1)
+			var step btcec.ModNScalar
+			step.SetInt(1 << w)
+			for _, v := range ds {
+				if v >= 1<<w {
+					t.Fatalf("%d-bit digit %d", w, v)
+				}
+				d.SetInt(uint32(v)).Mul(&pow)
+				sum.Add(&d)
+				pow.Mul(&step)
 			}
-			var want btcec.JacobianPoint
-			btcec.ScalarBaseMultNonConst(&s, &want)
-			want.ToAffine()
-			want.X.Normalize()
-			want.Y.Normalize()
-			if p := &tbl[i][v]; !p.x.Equals(&want.X) || !p.y.Equals(&want.Y) {
-				t.Errorf("row %d entry %d is not %d·2^%d·G", i, v, v, bit)
+			if !sum.Equals(&k) {
+				t.Fatalf("%d-bit digits of %x do not sum to it", w, b)
 			}
+		}
+	}
+}
+
+// TestDeriveMany checks DeriveMany against Derive of each index, for
+// batches below and above batchMin, repeated indexes, both branches,
+// every script type, and refusals of indexes Derive refuses.
+func TestDeriveMany(t *testing.T) {
+	types := []ScriptType{P2WSH, P2SHP2WSH, P2SH, P2WPKH, P2TR}
+	for _, st := range types {
+		n := 3
+		if st == P2WPKH {
+			n = 1
+		}
+		_, recs := testRecords(t, Mainnet, st, n)
+		var d *Descriptor
+		var err error
+		if n == 1 {
+			d, err = ParseDescriptor(singleKeyDesc(st, recs[0]), nil)
+		} else {
+			d, err = NewMultisig(Mainnet, st, 2, recs)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, change := range []bool{false, true} {
+			for _, count := range []int{1, 5, 400} {
+				idx := make([]uint32, count)
+				for j := range idx {
+					idx[j] = uint32(j*7919) % 100_000
+				}
+				if count > 1 {
+					idx[count-1] = idx[0] // a repeat
+				}
+				got, err := d.DeriveMany(change, idx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j, index := range idx {
+					want, err := d.Derive(change, index)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(got[j], want) {
+						t.Fatalf("%v change=%v index %d (batch of %d): DeriveMany and Derive differ:\n%+v\n%+v", st, change, index, count, got[j], want)
+					}
+				}
+			}
+		}
+		if _, err := d.DeriveMany(false, []uint32{1, Hardened}); !errors.Is(err, ErrHardenedDerivation) {
+			t.Errorf("%v: a hardened index: %v", st, err)
 		}
 	}
 }

@@ -97,11 +97,21 @@ func (d *Descriptor) deriveBranch(b int, index uint32) (*Derived, error) {
 	if d.st == P2TR {
 		return d.deriveTr(b, index)
 	}
-	var err error
-	out := &Derived{Change: b > 0, Index: index}
-	if out.Keys, err = d.deriveKeys(b, index, func(i int) string { return "key " + strconv.Itoa(i+1) }); err != nil {
+	keys, err := d.deriveKeys(b, index, keyName, nil)
+	if err != nil {
 		return nil, err
 	}
+	return d.assemble(b, index, keys)
+}
+
+func keyName(i int) string { return "key " + strconv.Itoa(i+1) }
+
+// assemble makes the Derived of index on branch b from its keys, in the
+// descriptor's order: it sorts them for sortedmulti and builds the
+// scripts and the address.
+func (d *Descriptor) assemble(b int, index uint32, keys []DerivedKey) (*Derived, error) {
+	var err error
+	out := &Derived{Change: b > 0, Index: index, Keys: keys}
 	if d.sorted {
 		slices.SortStableFunc(out.Keys, func(a, b DerivedKey) int { return bytes.Compare(a.PubKey, b.PubKey) })
 	}
@@ -193,80 +203,22 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 	for i := range d.keys {
 		branches[i] = d.keys[i].branch(b)
 	}
-	// Derive in chunks: each chunk's child points are computed together
-	// in affine coordinates (baseMulAdd), or, for a few scripts, one by
-	// one and converted to affine with one field inversion.
 	const chunk = 256
-	batch := uint64(count)*uint64(n) >= batchMin
-	pts := make([]btcec.JacobianPoint, chunk*n)
 	keyBuf := make([][33]byte, chunk*n)
-	scratch := make([]btcec.FieldVal, chunk*n)
-	var (
-		tweaks  []btcec.ModNScalar
-		parents []affinePoint
-		ps      []*affinePoint
-		sums    []affinePoint
-		special []bool
-		tweak   []func(uint32, *btcec.ModNScalar) error
-	)
-	if batch {
-		tweaks = make([]btcec.ModNScalar, chunk*n)
-		parents = make([]affinePoint, n)
-		ps = make([]*affinePoint, chunk*n)
-		sums = make([]affinePoint, chunk*n)
-		special = make([]bool, chunk*n)
-		for i, br := range branches {
-			if br.zeroed {
-				return nil, fmt.Errorf("descriptor: key %d: %w", i+1, ErrZeroed)
-			}
-			var j btcec.JacobianPoint
-			br.pubPoint().AsJacobian(&j)
-			parents[i].x.Set(&j.X).Normalize()
-			parents[i].y.Set(&j.Y).Normalize()
-			tweak = append(tweak, br.tweaker())
-		}
-	}
+	idx := make([]uint32, 0, chunk)
 	pubs := make([][]byte, n)
 	script := make([]byte, 0, 3+2+34*n)
 	out := make([][]byte, 0, count)
 	for start := uint64(from); start < uint64(from)+uint64(count); start += chunk {
 		m := min(uint64(chunk), uint64(from)+uint64(count)-start)
-		k := int(m) * n
-		if batch {
-			for j := uint64(0); j < m; j++ {
-				idx := uint32(start + j)
-				for i := range branches {
-					if err := tweak[i](idx, &tweaks[int(j)*n+i]); err != nil {
-						return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
-					}
-					ps[int(j)*n+i] = &parents[i]
-				}
-			}
-			baseMulAdd(tweaks[:k], ps[:k], sums[:k], special[:k])
-			for e := 0; e < k; e++ {
-				if !special[e] {
-					sums[e].compress(&keyBuf[e])
-					continue
-				}
-				// A doubling or the point at infinity on the way:
-				// the general (Jacobian) path, which also refuses
-				// an invalid child.
-				i := e % n
-				if err := branches[i].childPoint(uint32(start)+uint32(e/n), &pts[0]); err != nil {
-					return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
-				}
-				batchCompress(pts[:1], keyBuf[e:e+1], scratch[:1])
-			}
-		} else {
-			for j := uint64(0); j < m; j++ {
-				idx := uint32(start + j)
-				for i, br := range branches {
-					if err := br.childPoint(idx, &pts[int(j)*n+i]); err != nil {
-						return nil, fmt.Errorf("descriptor: key %d: %w", i+1, err)
-					}
-				}
-			}
-			batchCompress(pts[:k], keyBuf[:k], scratch[:k])
+		idx = idx[:0]
+		for j := uint64(0); j < m; j++ {
+			idx = append(idx, uint32(start+j))
+		}
+		// The large table: a gap scan derives many batches in one
+		// process (see combFor).
+		if err := children(branches, idx, keyBuf, largeComb); err != nil {
+			return nil, fmt.Errorf("descriptor: %w", err)
 		}
 		for j := 0; j < int(m); j++ {
 			for i := range pubs {
@@ -296,10 +248,111 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 	return out, nil
 }
 
-// batchMin is how many child keys a DeriveScriptPubKeys call must derive
-// to use baseMulAdd, whose table costs some 35 ms to build, once a
-// process.
+// batchMin is how many child keys a call must derive to use baseMulAdd,
+// whose table costs a few milliseconds (small) or some 35 ms (large) to
+// build, once a process.
 const batchMin = 96
+
+// children writes the compressed public key of child idx[j] of keys[i]
+// to out[j*len(keys)+i]. Many children are computed together in affine
+// coordinates (baseMulAdd, with the table comb returns); a few, one by
+// one and converted to affine with one field inversion.
+func children(keys []*ExtendedKey, idx []uint32, out [][33]byte, comb func() *combTable) error {
+	n, total := len(keys), len(idx)*len(keys)
+	if total < batchMin {
+		pts := make([]btcec.JacobianPoint, total)
+		for j, index := range idx {
+			for i, key := range keys {
+				if err := key.childPoint(index, &pts[j*n+i]); err != nil {
+					return fmt.Errorf("key %d: %w", i+1, err)
+				}
+			}
+		}
+		batchCompress(pts, out[:total], make([]btcec.FieldVal, total))
+		return nil
+	}
+	tweaks := make([]btcec.ModNScalar, total)
+	parents := make([]affinePoint, n)
+	ps := make([]*affinePoint, total)
+	for i, key := range keys {
+		if key.zeroed {
+			return fmt.Errorf("key %d: %w", i+1, ErrZeroed)
+		}
+		var jp btcec.JacobianPoint
+		key.pubPoint().AsJacobian(&jp)
+		parents[i].x.Set(&jp.X).Normalize()
+		parents[i].y.Set(&jp.Y).Normalize()
+		tweak := key.tweaker()
+		for j, index := range idx {
+			if err := tweak(index, &tweaks[j*n+i]); err != nil {
+				return fmt.Errorf("key %d: %w", i+1, err)
+			}
+			ps[j*n+i] = &parents[i]
+		}
+	}
+	sums := make([]affinePoint, total)
+	special := make([]bool, total)
+	baseMulAdd(comb(), tweaks, ps, sums, special)
+	for e := range sums {
+		if !special[e] {
+			sums[e].compress(&out[e])
+			continue
+		}
+		// A doubling or the point at infinity on the way: the general
+		// (Jacobian) path, which also refuses an invalid child.
+		var pt [1]btcec.JacobianPoint
+		if err := keys[e%n].childPoint(idx[e/n], &pt[0]); err != nil {
+			return fmt.Errorf("key %d: %w", e%n+1, err)
+		}
+		batchCompress(pt[:], out[e:e+1], make([]btcec.FieldVal, 1))
+	}
+	return nil
+}
+
+// DeriveMany returns what Derive(change, i) returns for every i of
+// indexes, in order, deriving the child keys of all of them together
+// (baseMulAdd): what the signer checks a large PSBT's inputs against.
+// Indexes may repeat. tr() descriptors derive one index at a time.
+func (d *Descriptor) DeriveMany(change bool, indexes []uint32) ([]*Derived, error) {
+	b, err := d.branchFor(change)
+	if err != nil {
+		return nil, fmt.Errorf("descriptor: %w", err)
+	}
+	out := make([]*Derived, len(indexes))
+	if d.st == P2TR || !d.ranged {
+		for j, index := range indexes {
+			if out[j], err = d.deriveBranch(b, index); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	for _, index := range indexes {
+		if err := d.checkRange(index, 1); err != nil {
+			return nil, fmt.Errorf("descriptor: %w", err)
+		}
+	}
+	var wild []*ExtendedKey // the branch keys of the ranged keys, in key order
+	for i := range d.keys {
+		if d.keys[i].wild {
+			wild = append(wild, d.keys[i].branch(b))
+		}
+	}
+	pubs := make([][33]byte, len(indexes)*len(wild))
+	if err := children(wild, indexes, pubs, func() *combTable { return combFor(len(pubs)) }); err != nil {
+		return nil, fmt.Errorf("descriptor: %w", err)
+	}
+	for j, index := range indexes {
+		keys, err := d.deriveKeys(b, index, keyName, pubs[j*len(wild):(j+1)*len(wild)])
+		if err != nil {
+			return nil, err
+		}
+		if out[j], err = d.assemble(b, index, keys); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
 
 // wrapScript returns the output script of a derived Script (a multisig
 // script or a P2WPKH program, see Derived). script is not retained.
@@ -319,8 +372,9 @@ func wrapScript(st ScriptType, script []byte) []byte {
 // deriveKeys derives every key of the descriptor at index on branch b, in
 // the descriptor's order, each with its origin: the master fingerprint and
 // the full path. The child points of ranged keys are converted to affine
-// together. name names key i in errors.
-func (d *Descriptor) deriveKeys(b int, index uint32, name func(int) string) ([]DerivedKey, error) {
+// together, or, when wild is not nil, taken from it: the children of the
+// ranged keys at index, in key order. name names key i in errors.
+func (d *Descriptor) deriveKeys(b int, index uint32, name func(int) string, wild [][33]byte) ([]DerivedKey, error) {
 	keys := make([]DerivedKey, len(d.keys))
 	var pts []btcec.JacobianPoint
 	var ptKeys []int
@@ -353,7 +407,11 @@ func (d *Descriptor) deriveKeys(b int, index uint32, name func(int) string) ([]D
 			path = append(path, k.multi[min(b, len(k.multi)-1)])
 			path = append(path, k.post...)
 		}
-		if k.wild {
+		if k.wild && wild != nil {
+			dk.PubKey = bytes.Clone(wild[0][:])
+			wild = wild[1:]
+			path = append(path, index)
+		} else if k.wild {
 			pts = append(pts, btcec.JacobianPoint{})
 			if err := br.childPoint(index, &pts[len(pts)-1]); err != nil {
 				return nil, fmt.Errorf("descriptor: %s: %w", name(i), err)

@@ -268,7 +268,7 @@ func (d *Descriptor) KeyPathSpendable() bool {
 
 // deriveTr derives index on branch b of a tr() descriptor.
 func (d *Descriptor) deriveTr(b int, index uint32) (*Derived, error) {
-	pubs, err := d.deriveKeys(b, index, d.keyName)
+	pubs, err := d.deriveKeys(b, index, d.keyName, nil)
 	if err != nil {
 		return nil, err
 	}
