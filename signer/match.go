@@ -33,7 +33,7 @@ func (c *inputCheck) err() error {
 // checkInput runs the checks of input i that need no other input. It
 // reads p and wallets and writes nothing shared, so inputs can be checked
 // at once.
-func checkInput(p *psbt.Packet, i int, wallets []*registered, fp wallet.Fingerprint, allowSighash bool) inputCheck {
+func checkInput(p *psbt.Packet, i int, wallets []*registered, pre derivedSet, fp wallet.Fingerprint, allowSighash bool) inputCheck {
 	var c inputCheck
 	if p.Inputs[i].IsFinalized() {
 		c.spentErr = refuse(fmt.Sprintf("input %d", i), "is already finalized")
@@ -45,7 +45,7 @@ func checkInput(p *psbt.Packet, i int, wallets []*registered, fp wallet.Fingerpr
 	if checkTaprootInput(p, i, &c, wallets, fp) {
 		return c
 	}
-	c.ip, c.w, c.matchErr = matchInput(p, i, c.utxo, wallets, fp)
+	c.ip, c.w, c.matchErr = matchInput(p, i, c.utxo, wallets, pre, fp)
 	if c.matchErr != nil {
 		return c
 	}
@@ -81,8 +81,8 @@ func checkKeys(where string, ds []psbt.Bip32Derivation) error {
 // every wallet the path fits is tried, and the input is refused only
 // when none of them derives its script. It returns nil, nil, nil for an
 // input that claims no key of this signer. No private key is derived
-// here.
-func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, fp wallet.Fingerprint) (*inputPlan, *registered, error) {
+// here. The wallets' derivations come from pre when it holds them.
+func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, pre derivedSet, fp wallet.Fingerprint) (*inputPlan, *registered, error) {
 	where := fmt.Sprintf("input %d", i)
 	in := &p.Inputs[i]
 	for _, d := range in.Bip32Derivation {
@@ -93,7 +93,11 @@ func matchInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, 
 		// The path is checked before anything is derived along it.
 		return matchAmong(where, path, wallets, "wallet", "a script", nil,
 			func(w *registered, change bool, index uint32) (*inputPlan, bool, error) {
-				ip, decisive, err := matchWallet(where, in, utxo, w, d, path, change, index)
+				derived, err := pre.derive(w, change, index)
+				if err != nil {
+					return nil, false, refuseErr(where, "derive the registered wallet", err)
+				}
+				ip, decisive, err := matchWallet(where, in, utxo, w, derived, d, path)
 				if err == nil {
 					ip.index = i
 				}
@@ -145,15 +149,11 @@ func matchAmong(where string, path wallet.Path, wallets []*registered, kind, spe
 	return nil, nil, first
 }
 
-// matchWallet checks input in against wallet w at (change, index).
-// decisive reports a refusal that no other wallet sharing the key origin
-// could lift: the claimed key is not ours, or w derives the spent script
-// and something else is wrong.
-func matchWallet(where string, in *psbt.Input, utxo *psbt.TxOut, w *registered, d psbt.Bip32Derivation, path wallet.Path, change bool, index uint32) (ip *inputPlan, decisive bool, err error) {
-	derived, err := w.desc.Derive(change, index)
-	if err != nil {
-		return nil, false, refuseErr(where, "derive the registered wallet", err)
-	}
+// matchWallet checks input in against wallet w's derivation at our
+// key's path. decisive reports a refusal that no other wallet sharing
+// the key origin could lift: the claimed key is not ours, or w derives
+// the spent script and something else is wrong.
+func matchWallet(where string, in *psbt.Input, utxo *psbt.TxOut, w *registered, derived *wallet.Derived, d psbt.Bip32Derivation, path wallet.Path) (ip *inputPlan, decisive bool, err error) {
 	// The wallet's key for this signer was checked to re-derive from the
 	// seed when the wallet was loaded, so its child here is the seed's
 	// own key at path. The claimed key is compared byte for byte with

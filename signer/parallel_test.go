@@ -136,3 +136,21 @@ func BenchmarkReplyFrames(b *testing.B) {
 		})
 	}
 }
+
+// TestPrederive checks that the derivations the signer makes together
+// before checking a large PSBT's inputs are, each, what the wallet's own
+// Derive gives, and that every input finds its own among them, with any
+// number of workers.
+func TestPrederive(t *testing.T) {
+	f := newFixture(t, wallet.P2WSH, 2, 3, 150)
+	p := f.build()
+	for _, w := range []int{1, 2, 8} {
+		hits, err := f.ks[0].CheckPrederived(p, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hits != len(p.Inputs) {
+			t.Errorf("%d workers: %d of %d inputs prederived", w, hits, len(p.Inputs))
+		}
+	}
+}

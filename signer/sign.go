@@ -257,9 +257,10 @@ func (ks *Keystore) review(p *psbt.Packet, opts Options, keys *keyCache) (*plan,
 	// script re-derived, its sighash) run in parallel; what depends on
 	// other inputs is checked here, in input order, so the refusal is
 	// the first in order whatever the scheduling.
+	pre := prederive(p, wallets, fp, workers(opts.Workers))
 	checks := make([]inputCheck, len(p.Inputs))
 	forEach(len(p.Inputs), workers(opts.Workers), func(i int) bool {
-		checks[i] = checkInput(p, i, wallets, fp, opts.AllowSighash)
+		checks[i] = checkInput(p, i, wallets, pre, fp, opts.AllowSighash)
 		return checks[i].err() == nil
 	})
 	seen := make(map[psbt.OutPoint]int, len(p.Inputs))
@@ -494,7 +495,10 @@ func (ks *Keystore) SignBytes(raw []byte, opts Options, approve Approver) ([]byt
 	if err != nil {
 		return nil, r, err
 	}
-	blob, err := out.Serialize()
+	// The output holds the unsigned transaction and our signatures: their
+	// keys are our own derivations, points already, so they are not
+	// proved on the curve a second time.
+	blob, err := out.SerializeWith(psbt.ParseOptions{PartialSigKeysAsBytes: true})
 	if err != nil {
 		return nil, r, err
 	}

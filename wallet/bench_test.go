@@ -1,6 +1,9 @@
 package wallet
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func benchWallet(b *testing.B) *Descriptor {
 	_, recs := testRecords(b, Mainnet, P2WSH, 3)
@@ -74,4 +77,19 @@ func BenchmarkDeriveScriptPubKeysTR(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "addresses/s")
+}
+
+// BenchmarkCombTable builds the fixed-base tables of DeriveMany and
+// DeriveScriptPubKeys, on all cores, as a process does once: the small
+// one is what a kinko-signer run pays before deriving its inputs' keys
+// together.
+func BenchmarkCombTable(b *testing.B) {
+	for _, w := range []uint{8, 11} {
+		b.Run(fmt.Sprintf("%d-bit", w), func(b *testing.B) {
+			for range b.N {
+				newCombTable(w)
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/table")
+		})
+	}
 }

@@ -27,7 +27,7 @@ func Combine(dst *Packet, others ...*Packet) error {
 	if err != nil {
 		return fmt.Errorf("psbt: combine: %w", err)
 	}
-	if _, err := dst.validate(global, inputs, outputs); err != nil {
+	if _, err := dst.validate(global, inputs, outputs, ParseOptions{}); err != nil {
 		return fmt.Errorf("psbt: combine: %w", err)
 	}
 	txBytes := dst.UnsignedTx.BytesNoWitness()
@@ -42,7 +42,7 @@ func Combine(dst *Packet, others ...*Packet) error {
 		if err != nil {
 			return fmt.Errorf("psbt: combine: psbt %d: %w", n+1, err)
 		}
-		if _, err := o.validate(og, oi, oo); err != nil {
+		if _, err := o.validate(og, oi, oo, ParseOptions{}); err != nil {
 			return fmt.Errorf("psbt: combine: psbt %d: %w", n+1, err)
 		}
 		if global, err = mergePairs(global, og, "global", nil); err != nil {
@@ -59,7 +59,7 @@ func Combine(dst *Packet, others ...*Packet) error {
 			}
 		}
 	}
-	merged, err := dst.validate(global, inputs, outputs)
+	merged, err := dst.validate(global, inputs, outputs, ParseOptions{})
 	if err != nil {
 		return fmt.Errorf("psbt: combine: %w", err)
 	}

@@ -109,6 +109,10 @@ type ParseOptions struct {
 	// uses no such key before comparing its bytes with a key it derived
 	// itself, which is a point: the signer.
 	DerivationKeysAsBytes bool
+	// PartialSigKeysAsBytes does the same for the key of every partial
+	// signature: for a writer (SerializeWith) whose signatures are its
+	// own, made with keys it derived.
+	PartialSigKeysAsBytes bool
 }
 
 // ParseWith is Parse with opts.
@@ -142,7 +146,7 @@ func ParseWith(b []byte, opts ParseOptions) (*Packet, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.Inputs[i].decode(pairs, name, tx.Inputs[i].PrevOut, opts.DerivationKeysAsBytes); err != nil {
+		if err := p.Inputs[i].decode(pairs, name, tx.Inputs[i].PrevOut, opts); err != nil {
 			return nil, err
 		}
 	}
@@ -318,7 +322,7 @@ func checkProprietary(data []byte) error {
 	return nil
 }
 
-func (in *Input) decode(pairs []kv, name string, prev OutPoint, lax bool) error {
+func (in *Input) decode(pairs []kv, name string, prev OutPoint, opts ParseOptions) error {
 	counts, others := countTypes(pairs, inNonWitnessUTXO, inWitnessUTXO, inPartialSig, inSighashType, inRedeemScript,
 		inWitnessScript, inBip32Derivation, inFinalScriptSig, inFinalWitness)
 	in.PartialSigs = slices.Grow(in.PartialSigs, counts[2])
@@ -326,14 +330,15 @@ func (in *Input) decode(pairs []kv, name string, prev OutPoint, lax bool) error 
 	in.Unknowns = slices.Grow(in.Unknowns, others)
 	for _, pair := range pairs {
 		t, data, _ := keyType(pair.key)
-		if err := in.decodePair(t, data, pair, prev, lax); err != nil {
+		if err := in.decodePair(t, data, pair, prev, opts); err != nil {
 			return fieldErr(name, t, err)
 		}
 	}
 	return nil
 }
 
-func (in *Input) decodePair(t uint64, data []byte, pair kv, prev OutPoint, lax bool) error {
+func (in *Input) decodePair(t uint64, data []byte, pair kv, prev OutPoint, opts ParseOptions) error {
+	lax := opts.DerivationKeysAsBytes
 	v := pair.value
 	switch t {
 	case inNonWitnessUTXO:
@@ -365,7 +370,11 @@ func (in *Input) decodePair(t uint64, data []byte, pair kv, prev OutPoint, lax b
 		}
 		in.WitnessUTXO = o
 	case inPartialSig:
-		if err := checkPubKey(data); err != nil {
+		check := checkPubKey
+		if opts.PartialSigKeysAsBytes {
+			check = checkPubKeyForm
+		}
+		if err := check(data); err != nil {
 			return err
 		}
 		in.PartialSigs = append(in.PartialSigs, PartialSig{PubKey: bytes.Clone(data), Sig: bytes.Clone(v)})

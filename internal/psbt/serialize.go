@@ -164,7 +164,7 @@ func (p *Packet) maps() (global []kv, inputs, outputs [][]kv, err error) {
 // validate checks the canonical pairs of every map by decoding them exactly
 // as Parse does, and the Unknowns for keys that belong in struct fields. It
 // returns the decoded packet.
-func (p *Packet) validate(global []kv, inputs, outputs [][]kv) (*Packet, error) {
+func (p *Packet) validate(global []kv, inputs, outputs [][]kv, opts ParseOptions) (*Packet, error) {
 	if err := canonical(global, "global"); err != nil {
 		return nil, err
 	}
@@ -190,7 +190,7 @@ func (p *Packet) validate(global []kv, inputs, outputs [][]kv) (*Packet, error) 
 		if err := canonical(pairs, name); err != nil {
 			return nil, err
 		}
-		if err := q.Inputs[i].decode(pairs, name, tx.Inputs[i].PrevOut, false); err != nil {
+		if err := q.Inputs[i].decode(pairs, name, tx.Inputs[i].PrevOut, opts); err != nil {
 			return nil, err
 		}
 		if i < len(p.Inputs) {
@@ -201,7 +201,7 @@ func (p *Packet) validate(global []kv, inputs, outputs [][]kv) (*Packet, error) 
 			if err := checkUnknowns(p.Inputs[i].Unknowns, name, func(pair kv) (bool, error) {
 				var s Input
 				t, data, _ := keyType(pair.key)
-				err := s.decodePair(t, data, pair, prev, false)
+				err := s.decodePair(t, data, pair, prev, opts)
 				return len(s.Unknowns) == 1, err
 			}); err != nil {
 				return nil, err
@@ -214,14 +214,14 @@ func (p *Packet) validate(global []kv, inputs, outputs [][]kv) (*Packet, error) 
 		if err := canonical(pairs, name); err != nil {
 			return nil, err
 		}
-		if err := q.Outputs[i].decode(pairs, name, false); err != nil {
+		if err := q.Outputs[i].decode(pairs, name, opts.DerivationKeysAsBytes); err != nil {
 			return nil, err
 		}
 		if i < len(p.Outputs) {
 			if err := checkUnknowns(p.Outputs[i].Unknowns, name, func(pair kv) (bool, error) {
 				var s Output
 				t, data, _ := keyType(pair.key)
-				err := s.decodePair(t, data, pair, false)
+				err := s.decodePair(t, data, pair, opts.DerivationKeysAsBytes)
 				return len(s.Unknowns) == 1, err
 			}); err != nil {
 				return nil, err
@@ -235,12 +235,16 @@ func (p *Packet) validate(global []kv, inputs, outputs [][]kv) (*Packet, error) 
 // by key bytes. It validates the packet exactly as Parse would (key and
 // value formats, duplicate keys, map counts, UTXO txids) so that its output
 // always parses back to an equivalent packet.
-func (p *Packet) Serialize() ([]byte, error) {
+func (p *Packet) Serialize() ([]byte, error) { return p.SerializeWith(ParseOptions{}) }
+
+// SerializeWith is Serialize, with what it writes checked to parse as
+// ParseWith(opts) would parse it.
+func (p *Packet) SerializeWith(opts ParseOptions) ([]byte, error) {
 	global, inputs, outputs, err := p.maps()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.validate(global, inputs, outputs); err != nil {
+	if _, err := p.validate(global, inputs, outputs, opts); err != nil {
 		return nil, err
 	}
 	if p.Version == 2 {

@@ -220,7 +220,7 @@ func parseV2(r *reader, gpairs []kv, opts ParseOptions) (*Packet, error) {
 	}
 	p.Inputs = make([]Input, len(inPairs))
 	for i, pairs := range inPairs {
-		if err := p.Inputs[i].decode(pairs, inputMap(i), tx.Inputs[i].PrevOut, opts.DerivationKeysAsBytes); err != nil {
+		if err := p.Inputs[i].decode(pairs, inputMap(i), tx.Inputs[i].PrevOut, opts); err != nil {
 			return nil, err
 		}
 	}
