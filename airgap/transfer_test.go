@@ -48,7 +48,7 @@ func BenchmarkQRTransfer(b *testing.B) {
 	const trials = 200
 	for _, n := range []int{10, 100, 950} {
 		p := multisigPSBT(b, n)
-		for _, format := range []string{"ur", "bbqr"} {
+		for _, format := range []string{"ur", "bbqr", "auto"} {
 			b.Run(fmt.Sprintf("%d-inputs/%s", n, format), func(b *testing.B) {
 				q := cli.QROut{Format: format}
 				parts, err := q.Parts(cli.PSBTMessage(p))
@@ -56,7 +56,7 @@ func BenchmarkQRTransfer(b *testing.B) {
 					b.Fatal(err)
 				}
 				pass := len(parts)
-				if format == "ur" {
+				if q.Sent() == "ur" {
 					pass /= 2 // Parts gives each fragment twice: pure, then mixed
 				}
 				r := rand.New(rand.NewPCG(uint64(n), 7))

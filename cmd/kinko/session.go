@@ -240,7 +240,7 @@ func (e *env) sessionExport(args []string) error {
 		if err := q.Send(cli.PSBTMessage(s.PSBT), e.stdout, e.stderr); err != nil {
 			return err
 		}
-		if err := recordPSBTWritten(c, s.ID, "qr", q.Mode+" "+q.Format, s.PSBT); err != nil {
+		if err := recordPSBTWritten(c, s.ID, "qr", q.Mode+" "+q.Sent(), s.PSBT); err != nil {
 			return err
 		}
 	}

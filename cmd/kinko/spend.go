@@ -248,7 +248,7 @@ func (e *env) writeSession(c *coordinator.Coordinator, s *coordinator.Session, o
 		if err := q.Send(cli.PSBTMessage(blob), e.stdout, e.stderr); err != nil {
 			return err
 		}
-		if err := recordPSBTWritten(c, s.ID, "qr", q.Mode+" "+q.Format, blob); err != nil {
+		if err := recordPSBTWritten(c, s.ID, "qr", q.Mode+" "+q.Sent(), blob); err != nil {
 			return err
 		}
 	}

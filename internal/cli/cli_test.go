@@ -143,3 +143,46 @@ func TestWriteOutputWhole(t *testing.T) {
 		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
 	}
 }
+
+// TestQRFormatAuto checks what the default --qr-format sends: one UR
+// code when the message fits one, BBQr for a larger PSBT, UR for a
+// larger text or when a fragment size is given.
+func TestQRFormatAuto(t *testing.T) {
+	small := bytes.Repeat([]byte{0x42}, 100)
+	large := make([]byte, 5000)
+	for i := range large {
+		large[i] = byte(i * 7919 >> 3)
+	}
+	cases := []struct {
+		name     string
+		q        QROut
+		m        Message
+		sent     string
+		multiple bool
+	}{
+		{"small PSBT", QROut{}, PSBTMessage(small), "ur", false},
+		{"large PSBT", QROut{}, PSBTMessage(large), "bbqr", true},
+		{"large PSBT, auto named", QROut{Format: "auto"}, PSBTMessage(large), "bbqr", true},
+		{"large PSBT with a fragment size", QROut{Fragment: 200}, PSBTMessage(large), "ur", true},
+		{"large PSBT as ur", QROut{Format: "ur"}, PSBTMessage(large), "ur", true},
+		{"large text", QROut{}, TextMessage(large), "ur", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			parts, err := c.q.Parts(c.m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.q.Sent() != c.sent {
+				t.Errorf("sent %q, want %q", c.q.Sent(), c.sent)
+			}
+			if (len(parts) > 1) != c.multiple {
+				t.Errorf("%d parts", len(parts))
+			}
+			prefix := map[string]string{"ur": "UR:", "bbqr": "B$"}[c.sent]
+			if !strings.HasPrefix(strings.ToUpper(parts[0]), prefix) {
+				t.Errorf("part %.20q is not %s", parts[0], c.sent)
+			}
+		})
+	}
+}

@@ -33,7 +33,7 @@ func QRCommand(prog string, args []string, stdin io.Reader, stdout, stderr io.Wr
 func qrEncode(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("qr encode")
 	var q QROut
-	fs.StringVar(&q.Format, "format", "ur", "ur (BC-UR), bbqr, or base43 (a PSBT as Electrum shows it)")
+	fs.StringVar(&q.Format, "format", "auto", formatUsage)
 	fs.IntVar(&q.Fragment, "fragment", 0, "UR fragment size in bytes (default 380)")
 	FloatVar(fs, &q.FPS, "fps", airgap.DefaultFPS, 0.1, 60, "frames per second of an animation")
 	fs.StringVar(&q.Level, "ecc", "L", "QR error correction: L, M, Q or H")
