@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -76,6 +77,15 @@ func Open(dir string) (*Coordinator, error) {
 		return nil, &StoreError{fmt.Errorf("create data directory: %w", err)}
 	}
 	path := filepath.Join(dir, DBName)
+	// A new store is created 0600: it holds no secret, but its xpubs and
+	// addresses tell who owns what. (SQLite would create it 0644, and
+	// gives its -wal and -shm files the mode of the store.) An existing
+	// store keeps the mode its operator gave it.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, &StoreError{fmt.Errorf("create %s: %w", path, err)}
+	}
 	// _txlock=immediate: a transaction takes the write lock when it begins
 	// (waiting for another process's), so a read in it is never stale by
 	// the time it writes, and the audit log's appends take turns.
