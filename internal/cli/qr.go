@@ -70,6 +70,15 @@ func PSBTMessage(p []byte) Message {
 	return Message{airgap.URTypeCryptoPSBT, airgap.CBORByteString(p), airgap.BBQrPSBT, p}
 }
 
+// SigReplyMessage is kinko-signer's compact reply (airgap.SigReply):
+// ur:kinko-sigreply, whose body is the reply's CBOR, or BBQr type C.
+// BBQr carries it in base32 (EncodeBBQr's zlib encoding falls back to
+// base32 by itself: signatures and a txid do not compress), 1.6
+// characters a byte against UR's 2.
+func SigReplyMessage(reply []byte) Message {
+	return Message{airgap.URTypeSigReply, reply, airgap.BBQrCBOR, reply}
+}
+
 // TextMessage is text: ur:bytes, or BBQr type U.
 func TextMessage(t []byte) Message {
 	return Message{airgap.URTypeBytes, airgap.CBORByteString(t), airgap.BBQrText, t}
@@ -131,6 +140,40 @@ func (q *QROut) Parts(m Message) ([]string, error) {
 		return []string{airgap.EncodeBase43(m.Data)}, nil
 	}
 	return nil, Usagef("--qr-format %q: want ur, bbqr or base43", q.Format)
+}
+
+// StillParts encodes m as one QR code of version airgap.MaxStillQRVersion
+// at most (a still code, read from a camera's continuous film) when it
+// fits, and as Parts does otherwise.
+func (q *QROut) StillParts(m Message) ([]string, error) {
+	lvl, err := q.level()
+	if err != nil {
+		return nil, err
+	}
+	var one string
+	switch q.Format {
+	case "", "ur":
+		enc, err := airgap.NewUREncoder(m.URType, m.URBody, len(m.URBody), 0)
+		if err != nil {
+			return nil, err
+		}
+		one = enc.Parts(1)[0]
+	case "bbqr":
+		parts, err := airgap.EncodeBBQr(m.Data, m.BBQrType, airgap.BBQrOptions{Level: lvl, MaxVersion: airgap.MaxStillQRVersion, MaxSplit: 1})
+		if errors.Is(err, airgap.ErrTooLarge) {
+			return q.Parts(m)
+		}
+		if err != nil {
+			return nil, err
+		}
+		one = parts[0]
+	default:
+		return q.Parts(m)
+	}
+	if v, err := airgap.QRVersion(one, lvl); err != nil || v > airgap.MaxStillQRVersion {
+		return q.Parts(m)
+	}
+	return []string{one}, nil
 }
 
 // Send shows m as QR codes as the flags ask.
