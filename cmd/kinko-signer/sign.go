@@ -13,7 +13,7 @@ import (
 
 func (e *env) sign(args []string) error {
 	fs := e.flags("sign")
-	out := fs.String("o", "", "where to write the signed PSBT (default: IN with .signed.psbt; - for stdout)")
+	out := fs.String("o", "", "where to write the reply (default: IN with .signed.psbt, or .reply when compact; - for stdout)")
 	var q cli.QROut
 	q.Register(fs)
 	yes := fs.Bool("yes", false, "sign without asking (for scripts); the review is still printed")
