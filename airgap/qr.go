@@ -128,11 +128,12 @@ const (
 // a still code is filmed continuously, so the camera only has to read
 // one of the frames it takes. BenchmarkStillDecode, 200 simulated webcam
 // frames each (PNG, level L): 99% at version 16, 94% at 17, 89% at 18,
-// 86% at 19, 79.5% at 20, 75.5% at 21, 61% at 22. At 86% the code reads
-// in the first frame 86 times in 100 and within two 98 times, a tenth of
-// a second apart at 30 fps; past 19 the share falls steeply. Version 19
-// holds 1153 alphanumeric characters: 1145 after a BBQr header, 716
-// bytes in base32.
+// 86% at 19, 79.5% at 20, 75.5% at 21, 61% at 22 (400 frames: 86.5% at
+// 19, 79.25% at 20). At 86% a code reads in the first frame 86 times in
+// 100 and within two 98 times, a fraction of a second at a webcam's
+// 30 fps; version 20 already misses one frame in five. Version 19 holds
+// 1153 alphanumeric characters: 1145 after a BBQr header, 715 bytes in
+// base32.
 const MaxStillQRVersion = 19
 
 // QRVersion returns the QR version (1-40) a single code of text needs at
