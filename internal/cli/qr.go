@@ -143,12 +143,17 @@ func (q *QROut) Parts(m Message) ([]string, error) {
 }
 
 // StillParts encodes m as one QR code of version airgap.MaxStillQRVersion
-// at most (a still code, read from a camera's continuous film) when it
-// fits, and as Parts does otherwise.
+// at most (a still code, read from a camera's continuous film; on a
+// terminal airgap.MaxTerminalQRVersion, which fits a laptop console) when
+// it fits, and as Parts does otherwise.
 func (q *QROut) StillParts(m Message) ([]string, error) {
 	lvl, err := q.level()
 	if err != nil {
 		return nil, err
+	}
+	maxVersion := airgap.MaxStillQRVersion
+	if mode, _, _ := strings.Cut(q.Mode, ":"); mode == "terminal" {
+		maxVersion = airgap.MaxTerminalQRVersion
 	}
 	var one string
 	switch q.Format {
@@ -159,7 +164,7 @@ func (q *QROut) StillParts(m Message) ([]string, error) {
 		}
 		one = enc.Parts(1)[0]
 	case "bbqr":
-		parts, err := airgap.EncodeBBQr(m.Data, m.BBQrType, airgap.BBQrOptions{Level: lvl, MaxVersion: airgap.MaxStillQRVersion, MaxSplit: 1})
+		parts, err := airgap.EncodeBBQr(m.Data, m.BBQrType, airgap.BBQrOptions{Level: lvl, MaxVersion: maxVersion, MaxSplit: 1})
 		if errors.Is(err, airgap.ErrTooLarge) {
 			return q.Parts(m)
 		}
@@ -170,7 +175,7 @@ func (q *QROut) StillParts(m Message) ([]string, error) {
 	default:
 		return q.Parts(m)
 	}
-	if v, err := airgap.QRVersion(one, lvl); err != nil || v > airgap.MaxStillQRVersion {
+	if v, err := airgap.QRVersion(one, lvl); err != nil || v > maxVersion {
 		return q.Parts(m)
 	}
 	return []string{one}, nil
