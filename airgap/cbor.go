@@ -9,6 +9,7 @@ const (
 	cborUint  = 0
 	cborBytes = 2
 	cborArray = 4
+	cborMap   = 5
 	cborTag   = 6
 )
 

@@ -12,8 +12,8 @@ import (
 )
 
 // Payload kinds reported by DecodeBytes and Collector. A UR of a type
-// other than crypto-psbt/psbt is reported as "ur:" + its type, with its
-// CBOR body as payload (for example "ur:crypto-output").
+// other than crypto-psbt/psbt and kinko-sigreply is reported as "ur:" +
+// its type, with its CBOR body as payload (for example "ur:crypto-output").
 const (
 	KindPSBT        = "psbt"
 	KindTransaction = "transaction" // BBQr T
@@ -24,12 +24,17 @@ const (
 	KindExecutable  = "executable"  // BBQr X
 )
 
+// KindSigReply is a SigReply: raw, as BBQr type C, or ur:kinko-sigreply.
+// The payload is its CBOR.
+const KindSigReply = "kinko signature reply"
+
 // maxCollectorLine bounds one line read by Collector.ReadFrom. A QR code
 // holds at most 7089 characters; the slack covers pasted single blobs.
 const maxCollectorLine = 1 << 20
 
 // DecodeBytes recognises a single blob, such as a file from a USB stick or
-// pasted text: a binary PSBT (magic "psbt\xff"), a hex or base64 PSBT
+// pasted text: a binary PSBT (magic "psbt\xff"), a SigReply (its CBOR,
+// KindSigReply; checked by DecodeSigReply, not here), a hex or base64 PSBT
 // (white space ignored), a PSBT or transaction as Electrum's base43 QR
 // text, a single-part UR or BBQr, or several UR or BBQr parts one per
 // line. It returns the payload kind (KindPSBT, ...) and the
@@ -43,6 +48,9 @@ func DecodeBytes(b []byte) (kind string, payload []byte, err error) {
 			return "", nil, fmt.Errorf("psbt of %d bytes: %w", len(b), ErrTooLarge)
 		}
 		return KindPSBT, bytes.Clone(b), nil
+	}
+	if IsSigReply(b) {
+		return KindSigReply, bytes.Clone(b), nil
 	}
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
 	b = bytes.TrimSpace(b)
@@ -183,6 +191,10 @@ func (c *Collector) finishUR() {
 		c.kind = KindPSBT
 		return
 	}
+	if typ == URTypeSigReply {
+		c.kind, c.payload = KindSigReply, cbor
+		return
+	}
 	c.kind, c.payload = "ur:"+typ, cbor
 }
 
@@ -206,6 +218,9 @@ func (c *Collector) finishBBQr() {
 		c.kind = KindJSON
 	case BBQrCBOR:
 		c.kind = KindCBOR
+		if IsSigReply(data) {
+			c.kind = KindSigReply
+		}
 	case BBQrText:
 		c.kind = KindText
 	case BBQrExecutable:

@@ -20,6 +20,14 @@ const (
 	termReset  = "\x1b[0m"
 )
 
+// MaxTerminalQRVersion is the largest QR version a still code drawn on
+// a terminal may use: version 17 (93x93 modules with its quiet zone, 47
+// rows) is the largest that fits a 1366x768 laptop console (48 rows of
+// an 8x16 font), and the simulated webcam reads 92.5% of its frames
+// (BenchmarkCameraDecode, terminal, L, 200 frames). MaxStillQRVersion's
+// version 19 would need 51 rows.
+const MaxTerminalQRVersion = 17
+
 // terminalFrame renders a bitmap (quiet zone included) as text lines.
 func terminalFrame(bm [][]bool) []byte {
 	var b bytes.Buffer

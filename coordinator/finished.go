@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/internal/psbt"
 )
 
@@ -15,10 +16,14 @@ var ErrNotASignedPart = errors.New("neither a psbt nor a signed transaction")
 // readPart reads what a cosigner handed back for the session whose PSBT
 // is p, in any finished form: a partial PSBT; a finalized PSBT, whose
 // final scriptSig and witness are taken apart into partial signatures;
-// or the signed transaction itself, taken apart the same way. Every
+// or the signed transaction itself, taken apart the same way; or
+// kinko-signer's compact reply (sigreply.go). Every
 // signature so found must verify for one of the input's keys (see
 // psbt.Packet.FinalSignatures), else ErrBadSignature.
 func readPart(raw []byte, p *psbt.Packet) (*psbt.Packet, error) {
+	if airgap.IsSigReply(raw) {
+		return readSigReply(raw, p)
+	}
 	var part *psbt.Packet
 	finals := make([]struct {
 		sig []byte

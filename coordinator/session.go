@@ -156,7 +156,9 @@ type ImportResult struct {
 }
 
 // Import adds a partial PSBT to the session, or the signatures of a
-// finalized PSBT or of the signed transaction (raw bytes). It must be for
+// finalized PSBT, of the signed transaction (raw bytes) or of
+// kinko-signer's compact reply (airgap.SigReply; ErrBadReply when it
+// does not decode). It must be for
 // the session's transaction (ErrDifferentTx otherwise), and every
 // signature it carries
 // must be a valid signature, by one of the wallet's keys for that input,
@@ -255,7 +257,6 @@ func countSigs(p *psbt.Packet) int {
 func checkPartialSigs(p, part *psbt.Packet) error {
 	cache := psbt.NewSigHashCache(p.UnsignedTx)
 	for i := range part.Inputs {
-		in := &p.Inputs[i]
 		if len(part.Inputs[i].PartialSigs) == 0 {
 			continue
 		}
@@ -264,36 +265,45 @@ func checkPartialSigs(p, part *psbt.Packet) error {
 			return err
 		}
 		for _, ps := range part.Inputs[i].PartialSigs {
-			if !spent.HasKey(ps.PubKey) {
-				return fmt.Errorf("input %d: key %x is not one of the wallet's keys for this input: %w", i, ps.PubKey, ErrBadSignature)
-			}
-			if len(ps.Sig) < 9 {
-				return fmt.Errorf("input %d: signature by %x is too short: %w", i, ps.PubKey, ErrBadSignature)
-			}
-			ht := psbt.SigHashType(ps.Sig[len(ps.Sig)-1])
-			want := in.SighashType
-			if want == 0 {
-				want = psbt.SigHashAll
-			}
-			if ht != want {
-				return fmt.Errorf("input %d: signature by %x has sighash type %#x, the session asks for %#x: %w", i, ps.PubKey, uint32(ht), uint32(want), ErrBadSignature)
-			}
-			hash, err := spent.SigHash(cache, ht)
-			if err != nil {
-				return fmt.Errorf("input %d: %w", i, err)
-			}
-			sig, err := ecdsa.ParseDERSignature(ps.Sig[:len(ps.Sig)-1])
-			if err != nil {
-				return fmt.Errorf("input %d: signature by %x: %v: %w", i, ps.PubKey, err, ErrBadSignature)
-			}
-			pub, err := btcec.ParsePubKey(ps.PubKey)
-			if err != nil {
-				return fmt.Errorf("input %d: key %x: %v: %w", i, ps.PubKey, err, ErrBadSignature)
-			}
-			if !sig.Verify(hash[:], pub) {
-				return fmt.Errorf("input %d: signature by %x does not verify: %w", i, ps.PubKey, ErrBadSignature)
+			if err := checkPartialSig(p, cache, spent, i, ps); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// checkPartialSig verifies one partial signature ps of input i, whose
+// spent script is spent, as checkPartialSigs does.
+func checkPartialSig(p *psbt.Packet, cache *psbt.SigHashCache, spent *psbt.SpentScript, i int, ps psbt.PartialSig) error {
+	if !spent.HasKey(ps.PubKey) {
+		return fmt.Errorf("input %d: key %x is not one of the wallet's keys for this input: %w", i, ps.PubKey, ErrBadSignature)
+	}
+	if len(ps.Sig) < 9 {
+		return fmt.Errorf("input %d: signature by %x is too short: %w", i, ps.PubKey, ErrBadSignature)
+	}
+	ht := psbt.SigHashType(ps.Sig[len(ps.Sig)-1])
+	want := p.Inputs[i].SighashType
+	if want == 0 {
+		want = psbt.SigHashAll
+	}
+	if ht != want {
+		return fmt.Errorf("input %d: signature by %x has sighash type %#x, the session asks for %#x: %w", i, ps.PubKey, uint32(ht), uint32(want), ErrBadSignature)
+	}
+	hash, err := spent.SigHash(cache, ht)
+	if err != nil {
+		return fmt.Errorf("input %d: %w", i, err)
+	}
+	sig, err := ecdsa.ParseDERSignature(ps.Sig[:len(ps.Sig)-1])
+	if err != nil {
+		return fmt.Errorf("input %d: signature by %x: %v: %w", i, ps.PubKey, err, ErrBadSignature)
+	}
+	pub, err := btcec.ParsePubKey(ps.PubKey)
+	if err != nil {
+		return fmt.Errorf("input %d: key %x: %v: %w", i, ps.PubKey, err, ErrBadSignature)
+	}
+	if !sig.Verify(hash[:], pub) {
+		return fmt.Errorf("input %d: signature by %x does not verify: %w", i, ps.PubKey, ErrBadSignature)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/internal/cli"
 	"github.com/kinko-project/kinko/internal/psbt"
 	"github.com/kinko-project/kinko/signer"
@@ -98,10 +99,12 @@ func TestSignSameBytesAnyWorkers(t *testing.T) {
 	}
 }
 
-// BenchmarkReplyFrames reports the size of the signer's reply (the
-// unsigned transaction and its partial signatures, nothing else) for 1,
-// 2, 5 and 10 inputs of a 2-of-3 P2WSH wallet, and the QR frames it takes
-// at kinko's defaults, as UR and as BBQr.
+// BenchmarkReplyFrames reports the size of the signer's reply for 1, 2,
+// 5 and 10 inputs of a 2-of-3 P2WSH wallet, and the QR frames it takes at
+// kinko's defaults, as UR and as BBQr: the partial PSBT (the unsigned
+// transaction and its partial signatures, nothing else), and the compact
+// reply kinko-signer sends as QR codes (airgap.SigReply), shown as one
+// still code when it fits version airgap.MaxStillQRVersion.
 //
 //	go test ./signer -run XXX -bench ReplyFrames -benchtime 1x
 func BenchmarkReplyFrames(b *testing.B) {
@@ -118,21 +121,52 @@ func BenchmarkReplyFrames(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			urFrames := func(parts []string) int {
+				if len(parts) > 1 {
+					return len(parts) / 2 // pure fragments, then as many mixes
+				}
+				return 1
+			}
 			ur, err := (&cli.QROut{Format: "ur"}).Parts(cli.PSBTMessage(reply))
 			if err != nil {
 				b.Fatal(err)
-			}
-			urFrames := len(ur)
-			if urFrames > 1 {
-				urFrames /= 2 // pure fragments, then as many mixes
 			}
 			bb, err := (&cli.QROut{Format: "bbqr"}).Parts(cli.PSBTMessage(reply))
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.ReportMetric(float64(len(reply)), "reply-bytes")
-			b.ReportMetric(float64(urFrames), "ur-frames")
+			b.ReportMetric(float64(urFrames(ur)), "ur-frames")
 			b.ReportMetric(float64(len(bb)), "bbqr-frames")
+
+			fp, err := f.ks[0].Fingerprint()
+			if err != nil {
+				b.Fatal(err)
+			}
+			compact, err := signer.CompactReply(reply, fp)
+			if err != nil {
+				b.Fatal(err)
+			}
+			msg := cli.SigReplyMessage(compact)
+			cur, err := (&cli.QROut{Format: "ur"}).StillParts(msg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cbb, err := (&cli.QROut{Format: "bbqr"}).StillParts(msg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n <= 10 && len(cbb) != 1 {
+				b.Errorf("compact reply to %d inputs: %d BBQr codes, want 1", n, len(cbb))
+			}
+			v, err := airgap.QRVersion(cbb[0], airgap.ECCLow)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(len(compact)), "compact-bytes")
+			b.ReportMetric(float64(urFrames(cur)), "compact-ur-frames")
+			b.ReportMetric(float64(len(cbb)), "compact-bbqr-frames")
+			b.ReportMetric(float64(v), "compact-bbqr-version")
 		})
 	}
 }

@@ -13,11 +13,12 @@ import (
 
 func (e *env) sign(args []string) error {
 	fs := e.flags("sign")
-	out := fs.String("o", "", "where to write the signed PSBT (default: IN with .signed.psbt; - for stdout)")
+	out := fs.String("o", "", "where to write the reply (default: IN with .signed.psbt, or .reply when compact; - for stdout)")
 	var q cli.QROut
 	q.Register(fs)
 	yes := fs.Bool("yes", false, "sign without asking (for scripts); the review is still printed")
 	b64 := fs.Bool("base64", false, "write base64 instead of binary")
+	reply := fs.String("reply", "", "the reply's form: compact (kinko's own: one QR code for up to 10 inputs) or psbt (for any coordinator); default compact with --qr, psbt otherwise")
 	maxFee := fs.String("max-fee", "", "refuse a fee above this (default 0.05 BTC)")
 	var maxRate float64
 	cli.FloatVar(fs, &maxRate, "max-feerate", 0, 1, signer.MaxFeeRateCap, "refuse a fee rate above this, in sat/vB (default 1000)")
@@ -35,12 +36,13 @@ func (e *env) sign(args []string) error {
 			return cli.WithHint(cli.ExitUsage, err, "")
 		}
 	}
+	compact, err := compactReply(*reply, &q, *b64)
+	if err != nil {
+		return err
+	}
 	dest := *out
-	if dest == "" && !q.Enabled() {
-		if pos[0] == "-" {
-			return cli.Usagef("sign: give -o when reading stdin")
-		}
-		dest = strings.TrimSuffix(pos[0], ".psbt") + ".signed.psbt"
+	if dest == "" && !q.Enabled() && pos[0] == "-" {
+		return cli.Usagef("sign: give -o when reading stdin")
 	}
 	kind, raw, err := cli.ReadPayload(pos[0], e.stdin, e.stderr)
 	if err != nil {
@@ -74,8 +76,28 @@ func (e *env) sign(args []string) error {
 	if err := ks.Save(); err != nil {
 		return fmt.Errorf("record the signing in the keystore: %w", err)
 	}
+	if compact {
+		if data, compact, err = e.compact(ks, data); err != nil {
+			return err
+		}
+	}
+	if dest == "" && !q.Enabled() {
+		suffix := ".signed.psbt"
+		if compact {
+			suffix = ".reply"
+		}
+		dest = strings.TrimSuffix(pos[0], ".psbt") + suffix
+	}
 	if q.Enabled() {
-		if err := q.Send(cli.PSBTMessage(data), e.stdout, e.stderr); err != nil {
+		msg, parts := cli.PSBTMessage(data), q.Parts
+		if compact {
+			msg, parts = cli.SigReplyMessage(data), q.StillParts
+		}
+		p, err := parts(msg)
+		if err != nil {
+			return err
+		}
+		if err := q.SendParts(p, e.stdout, e.stderr); err != nil {
 			return err
 		}
 	}
@@ -95,4 +117,45 @@ func (e *env) sign(args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "signed %d of %d inputs\n", n, len(review.Inputs))
 	return nil
+}
+
+// compactReply decides the reply's form from --reply: compact is kinko's
+// own (kinko session import reads it, other coordinators do not), so it
+// is the default only where it matters, for QR codes, and not for
+// base43, which is Electrum's.
+func compactReply(reply string, q *cli.QROut, b64 bool) (bool, error) {
+	switch reply {
+	case "":
+		return q.Enabled() && q.Format != "base43" && !b64, nil
+	case "psbt":
+		return false, nil
+	case "compact":
+		if q.Enabled() && q.Format == "base43" {
+			return false, cli.Usagef("--reply compact: --qr-format base43 carries a PSBT (Electrum's QR codes)")
+		}
+		if b64 {
+			return false, cli.Usagef("--reply compact: --base64 writes a PSBT; the compact reply is binary")
+		}
+		return true, nil
+	}
+	return false, cli.Usagef("--reply %q: want compact or psbt", reply)
+}
+
+// compact turns the partial PSBT into the compact reply; a reply holding
+// taproot signatures stays a PSBT, and stderr says so.
+func (e *env) compact(ks *signer.Keystore, partial []byte) ([]byte, bool, error) {
+	fp, err := ks.Fingerprint()
+	if err != nil {
+		return nil, false, err
+	}
+	data, err := signer.CompactReply(partial, fp)
+	if errors.Is(err, signer.ErrNoCompactReply) {
+		fmt.Fprintf(e.stderr, "reply: a PSBT (%v)\n", err)
+		return partial, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	fmt.Fprintf(e.stderr, "reply: compact, %d bytes, for kinko session import (another coordinator needs --reply psbt)\n", len(data))
+	return data, true, nil
 }

@@ -76,7 +76,7 @@ func (e *env) session(args []string) error {
 				return cli.WithHint(cli.ExitRefused, err, "nothing from this file was added")
 			}
 			res, err := c.Import(ctx, id, bin)
-			if errors.Is(err, coordinator.ErrBadPSBT) {
+			if errors.Is(err, coordinator.ErrBadPSBT) || errors.Is(err, coordinator.ErrBadReply) {
 				return cli.WithHint(cli.ExitRefused, fmt.Errorf("%s: %w", f, err), "nothing from this file was added; was it copied whole?")
 			}
 			if errors.Is(err, coordinator.ErrDifferentTx) || errors.Is(err, coordinator.ErrBadSignature) || errors.Is(err, coordinator.ErrNotASignedPart) {
@@ -250,19 +250,20 @@ func (e *env) sessionExport(args []string) error {
 
 // readSignedPart reads what a cosigner handed back: a PSBT in any form
 // cli.ReadPayload knows, or a signed transaction (hex, as Bitcoin Core
-// and 'kinko session finalize' print it, or BBQr type T), whose signatures Import takes apart.
+// and 'kinko session finalize' print it, or BBQr type T), whose signatures Import takes apart,
+// or kinko-signer's compact reply (raw, BBQr type C or ur:kinko-sigreply).
 func readSignedPart(path string, stdin io.Reader, progress io.Writer) ([]byte, error) {
 	kind, payload, err := cli.ReadPayload(path, stdin, progress)
 	if err != nil {
 		return nil, err
 	}
 	switch kind {
-	case airgap.KindPSBT, airgap.KindTransaction:
+	case airgap.KindPSBT, airgap.KindTransaction, airgap.KindSigReply:
 		return payload, nil
 	case airgap.KindText:
 		if b, err := hex.DecodeString(strings.TrimSpace(string(payload))); err == nil {
 			return b, nil
 		}
 	}
-	return nil, fmt.Errorf("%s holds %s, neither a PSBT nor a signed transaction", path, kind)
+	return nil, fmt.Errorf("%s holds %s, neither a PSBT, a signed transaction nor a signer's reply", path, kind)
 }

@@ -76,6 +76,15 @@ func PSBTMessage(p []byte) Message {
 	return Message{airgap.URTypeCryptoPSBT, airgap.CBORByteString(p), airgap.BBQrPSBT, p}
 }
 
+// SigReplyMessage is kinko-signer's compact reply (airgap.SigReply):
+// ur:kinko-sigreply, whose body is the reply's CBOR, or BBQr type C.
+// BBQr carries it in base32 (EncodeBBQr's zlib encoding falls back to
+// base32 by itself: signatures and a txid do not compress), 1.6
+// characters a byte against UR's 2.
+func SigReplyMessage(reply []byte) Message {
+	return Message{airgap.URTypeSigReply, reply, airgap.BBQrCBOR, reply}
+}
+
 // TextMessage is text: ur:bytes, or BBQr type U.
 func TextMessage(t []byte) Message {
 	return Message{airgap.URTypeBytes, airgap.CBORByteString(t), airgap.BBQrText, t}
@@ -114,18 +123,18 @@ const formatUsage = "QR encoding: auto (one UR code when it fits, else BBQr for 
 // fragment count, so that a camera that misses frames recovers from the
 // fountain mixes without waiting for a whole loop.
 //
-// The default format, auto, sends a PSBT or a transaction that does not
-// fit one UR code as BBQr: BBQr compresses and UR does not, so it needs
-// about a third of the frames (BenchmarkQRTransfer: 41 against 130 for
-// a 100-input 2-of-3 PSBT), and with 10% of frames lost it crosses in
-// half the time. One code is UR, which every wallet reads; so are key
-// records and wallets, which have UR types of their own. A --fragment
-// size asks for UR.
+// The default format, auto, sends a PSBT, a transaction or the signer's
+// compact reply that does not fit one UR code as BBQr: BBQr compresses
+// and UR does not, so it needs about a third of the frames
+// (BenchmarkQRTransfer: 41 against 130 for a 100-input 2-of-3 PSBT), and
+// with 10% of frames lost it crosses in half the time. One code is UR,
+// which every wallet reads; so are key records and wallets, which have
+// UR types of their own. A --fragment size asks for UR.
 func (q *QROut) Parts(m Message) ([]string, error) {
 	switch q.Format {
 	case "", "auto":
 		ur, err := q.urParts(m)
-		if err != nil || len(ur) == 1 || q.Fragment > 0 || (m.BBQrType != airgap.BBQrPSBT && m.BBQrType != airgap.BBQrTransaction) {
+		if err != nil || len(ur) == 1 || q.Fragment > 0 || !binaryMessage(m) {
 			return ur, err
 		}
 		return q.bbqrParts(m)
@@ -164,6 +173,80 @@ func (q *QROut) bbqrParts(m Message) ([]string, error) {
 	}
 	q.sent = "bbqr"
 	return airgap.EncodeBBQr(m.Data, m.BBQrType, airgap.BBQrOptions{Level: lvl})
+}
+
+// StillParts encodes m as one QR code of version airgap.MaxStillQRVersion
+// at most (a still code, read from a camera's continuous film; on a
+// terminal airgap.MaxTerminalQRVersion, which fits a laptop console) when
+// it fits, and as Parts does otherwise.
+func (q *QROut) StillParts(m Message) ([]string, error) {
+	lvl, err := q.level()
+	if err != nil {
+		return nil, err
+	}
+	maxVersion := airgap.MaxStillQRVersion
+	if mode, _, _ := strings.Cut(q.Mode, ":"); mode == "terminal" {
+		maxVersion = airgap.MaxTerminalQRVersion
+	}
+	formats := []string{q.Format}
+	if q.Format == "" || q.Format == "auto" {
+		// One UR code if it fits, as Parts would send; else one BBQr
+		// code, which holds a fifth more of a binary message.
+		formats = []string{"ur"}
+		if binaryMessage(m) {
+			formats = append(formats, "bbqr")
+		}
+	}
+	for _, f := range formats {
+		one, err := stillCode(m, f, lvl, maxVersion)
+		if err != nil {
+			return nil, err
+		}
+		if one != "" {
+			q.sent = f
+			return []string{one}, nil
+		}
+	}
+	return q.Parts(m)
+}
+
+// stillCode returns m as one code in format f (ur or bbqr) of version
+// maxVersion at most, or "" if it does not fit one.
+func stillCode(m Message, f string, lvl airgap.ECCLevel, maxVersion int) (string, error) {
+	var one string
+	switch f {
+	case "ur":
+		enc, err := airgap.NewUREncoder(m.URType, m.URBody, len(m.URBody), 0)
+		if err != nil {
+			return "", err
+		}
+		one = enc.Parts(1)[0]
+	case "bbqr":
+		parts, err := airgap.EncodeBBQr(m.Data, m.BBQrType, airgap.BBQrOptions{Level: lvl, MaxVersion: maxVersion, MaxSplit: 1})
+		if errors.Is(err, airgap.ErrTooLarge) {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		one = parts[0]
+	default:
+		return "", nil
+	}
+	if v, err := airgap.QRVersion(one, lvl); err != nil || v > maxVersion {
+		return "", nil
+	}
+	return one, nil
+}
+
+// binaryMessage reports whether m is binary data that BBQr carries
+// denser than UR: a PSBT, a transaction, or CBOR (the signer's reply).
+func binaryMessage(m Message) bool {
+	switch m.BBQrType {
+	case airgap.BBQrPSBT, airgap.BBQrTransaction, airgap.BBQrCBOR:
+		return true
+	}
+	return false
 }
 
 // Send shows m as QR codes as the flags ask.

@@ -1,0 +1,116 @@
+package coordinator_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/kinko-project/kinko/airgap"
+	"github.com/kinko-project/kinko/coordinator"
+	"github.com/kinko-project/kinko/signer"
+	"github.com/kinko-project/kinko/wallet"
+)
+
+// compactReply has party i sign the session and answer with the compact
+// reply, as kinko-signer does for QR codes.
+func (f *fixture) compactReply(s *coordinator.Session, i int) []byte {
+	f.t.Helper()
+	fp, err := f.parties[i].ks.Fingerprint()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	reply, err := signer.CompactReply(f.sign(s, i), fp)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return reply
+}
+
+// TestImportCompactReply: a 2-of-3 P2WSH spend of three coins signed by
+// two compact replies, finalized and confirmed on the regtest node; before
+// that, altered replies are refused and add nothing.
+func TestImportCompactReply(t *testing.T) {
+	f := newWallet(t, wallet.P2WSH, 2, 3, 30_000_000, 30_000_000, 30_000_000)
+	ctx := context.Background()
+	s, _ := f.spend(80_000_000) // needs the three coins
+	nIn := len(f.haveSigs(s.ID))
+	if nIn != 3 {
+		t.Fatalf("%d inputs, want 3", nIn)
+	}
+	r0 := f.compactReply(s, 0)
+	if want := 44 + 67*nIn; len(r0) != want {
+		t.Errorf("reply of %d bytes, want %d", len(r0), want)
+	}
+
+	alter := func(f func(*airgap.SigReply)) []byte {
+		r, err := airgap.DecodeSigReply(r0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(r)
+		b, err := r.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, c := range []struct {
+		name string
+		in   []byte
+		want error
+		msg  string
+	}{
+		{"wrong txid", alter(func(r *airgap.SigReply) { r.TxID[0] ^= 1 }), coordinator.ErrDifferentTx, "the reply signs"},
+		{"bad signature", alter(func(r *airgap.SigReply) { r.Sigs[1].RS[5] ^= 1 }), coordinator.ErrBadSignature, "input 1: signature by"},
+		{"input out of range", alter(func(r *airgap.SigReply) { r.Sigs[2].Input = 7 }), coordinator.ErrBadSignature, "input 7: the session's transaction has 3 inputs"},
+		{"fingerprint not in the wallet", alter(func(r *airgap.SigReply) { r.Fingerprint = [4]byte{0xde, 0xad, 0xbe, 0xef} }), coordinator.ErrBadSignature, "no key of fingerprint deadbeef"},
+		{"another signer's fingerprint", alter(func(r *airgap.SigReply) { r.Fingerprint = f.parties[1].rec.Origin.Fingerprint }), coordinator.ErrBadSignature, "does not verify"},
+		{"truncated", r0[:len(r0)-1], coordinator.ErrBadReply, "3 signatures declared, the reply has room for 2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := f.coord.Import(ctx, s.ID, c.in)
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
+				t.Fatalf("got %v, want %v containing %q", err, c.want, c.msg)
+			}
+			for i, in := range f.haveSigs(s.ID) {
+				if in.Have != 0 {
+					t.Errorf("input %d has %d signatures after a refused reply", i, in.Have)
+				}
+			}
+		})
+	}
+
+	if r := f.importOK(s.ID, r0); r.Added != nIn || r.Duplicate {
+		t.Fatalf("first reply: %+v, want %d added", r, nIn)
+	}
+	if r := f.importOK(s.ID, r0); r.Added != 0 || !r.Duplicate {
+		t.Fatalf("same reply again: %+v", r)
+	}
+	if r := f.importOK(s.ID, f.compactReply(s, 2)); r.Added != nIn {
+		t.Fatalf("second reply: %+v, want %d added", r, nIn)
+	}
+	for i, in := range f.haveSigs(s.ID) {
+		if in.Have != 2 || in.Need != 2 {
+			t.Errorf("input %d: %d of %d signatures, want 2 of 2", i, in.Have, in.Need)
+		}
+	}
+	// Each import that added signatures is in the audit log with the
+	// signer's fingerprint; the refused ones left nothing.
+	var fps []string
+	for _, e := range auditEntries(t, f.coord) {
+		if e.Kind != "signature-imported" {
+			continue
+		}
+		d := detail(t, e)
+		if d["signatures"] != float64(nIn) {
+			t.Errorf("audit entry %d: %v signatures, want %d", e.Seq, d["signatures"], nIn)
+		}
+		fps = append(fps, d["fingerprints"].([]any)[0].(string))
+	}
+	want := []string{f.parties[0].rec.Origin.Fingerprint.String(), f.parties[0].rec.Origin.Fingerprint.String(), f.parties[2].rec.Origin.Fingerprint.String()}
+	if strings.Join(fps, " ") != strings.Join(want, " ") {
+		t.Errorf("audited fingerprints %v, want %v", fps, want)
+	}
+	f.finishAndConfirm(s, 90_000_000, 80_000_000)
+}
