@@ -472,6 +472,11 @@ func sigHash(tx *psbt.Tx, cache *psbt.SigHashCache, st wallet.ScriptType, ip *in
 	return [32]byte{}, fmt.Errorf("no signature hash for script type %s", st)
 }
 
+// prepareSize is the size of a PSBT from which SignBytes has the table
+// of wallet.DeriveMany built while it parses: some 30 multisig inputs,
+// about the fewest whose keys are derived together.
+const prepareSize = 16 << 10
+
 // SignBytes is what kinko-signer runs on a PSBT file: it detects the
 // encoding (binary, base64, hex, or UR or BBQr part strings), parses the
 // PSBT strictly, and signs as Sign does. Input that is not a PSBT, or
@@ -483,6 +488,11 @@ func (ks *Keystore) SignBytes(raw []byte, opts Options, approve Approver) ([]byt
 	}
 	if kind != airgap.KindPSBT {
 		return nil, nil, refuse("psbt", "the input holds %s, not a PSBT", kind)
+	}
+	if len(bin) >= prepareSize {
+		// Enough inputs for their keys to be derived together: the table
+		// that takes is built on the other cores while this one parses.
+		go wallet.PrepareDeriveMany()
 	}
 	// Derivation keys are taken as bytes: every one the signer uses is
 	// compared with its own derivation, and the rest are checked to be

@@ -309,6 +309,13 @@ func children(keys []*ExtendedKey, idx []uint32, out [][33]byte, comb func() *co
 	return nil
 }
 
+// PrepareDeriveMany builds the table DeriveMany's batches use, if no
+// call has yet: a caller with other work to do first (the signer, parsing
+// a large PSBT) runs it in the background, so that the table is ready by
+// the time it derives. It is safe to call at any time, and more than
+// once.
+func PrepareDeriveMany() { smallComb() }
+
 // DeriveMany returns what Derive(change, i) returns for every i of
 // indexes, in order, deriving the child keys of all of them together
 // (baseMulAdd): what the signer checks a large PSBT's inputs against.
