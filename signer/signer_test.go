@@ -616,9 +616,12 @@ func TestDeclined(t *testing.T) {
 // (ms/psbt; goal at 2: 60 ms) and the CPU time the process spent
 // (cpu-ms/psbt), which shows the parallel speed-up even on a machine
 // shared with other work. The inputs' keys are derived together, with a
-// table that a kinko-signer process builds once, before its first PSBT:
-// some 4.5 ms of CPU on all cores (wallet's BenchmarkCombTable/8-bit),
-// not counted here.
+// table that a kinko-signer process builds once, on its other cores while
+// it parses its first PSBT (some 4.5 ms of CPU, wallet's
+// BenchmarkCombTable/8-bit): iterations after the first find it built. A
+// process's first PSBT, table and cold heap included, is measured with
+//
+//	go test -c ./signer && ./signer.test -test.run XXX -test.bench SignLarge -test.benchtime 1x
 func BenchmarkSignLarge(b *testing.B) {
 	f := newFixture(b, wallet.P2WSH, 2, 3, 950)
 	raw, err := f.build().Serialize()
