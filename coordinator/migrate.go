@@ -9,6 +9,7 @@ import (
 	"io/fs"
 
 	"github.com/kinko-project/kinko/coordinator/audit"
+	"github.com/kinko-project/kinko/internal/flock"
 	"github.com/pressly/goose/v3"
 )
 
@@ -98,8 +99,17 @@ func checkVersion(ctx context.Context, db *sql.DB) error {
 }
 
 // migrate brings the store in db up to the last step, one at a time, or
-// refuses a store of a newer version with ErrStoreTooNew.
-func migrate(ctx context.Context, db *sql.DB) error {
+// refuses a store of a newer version with ErrStoreTooNew. It holds an
+// advisory lock on lockPath throughout: two kinko processes opening one
+// store that needs an upgrade (a new one, or after kinko was upgraded)
+// would otherwise both run its steps, and the second fail on what the
+// first made. goose locks only Postgres and MySQL.
+func migrate(ctx context.Context, db *sql.DB, lockPath string) error {
+	unlock, err := flock.Lock(ctx, lockPath)
+	if err != nil {
+		return fmt.Errorf("lock the store to check its schema: %w", err)
+	}
+	defer unlock()
 	p, err := newMigrator(db)
 	if err != nil {
 		return err

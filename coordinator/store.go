@@ -95,7 +95,7 @@ func Open(dir string) (*Coordinator, error) {
 		return nil, &StoreError{fmt.Errorf("open %s: %w", path, err)}
 	}
 	db.SetMaxOpenConns(1)
-	if err := migrate(context.Background(), db); err != nil {
+	if err := migrate(context.Background(), db, path+".lock"); err != nil {
 		db.Close()
 		return nil, &StoreError{fmt.Errorf("open %s: %w", path, err)}
 	}

@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/kinko-project/kinko/internal/flock"
 )
 
 const (
@@ -70,7 +72,7 @@ func Binary(ctx context.Context) (string, error) {
 		return bin, nil
 	}
 
-	unlock, err := lockFile(ctx, filepath.Join(dir, "btcd-"+version+".lock"))
+	unlock, err := flock.Lock(ctx, filepath.Join(dir, "btcd-"+version+".lock"))
 	if err != nil {
 		return "", fmt.Errorf("regtest: lock btcd build: %w", err)
 	}
