@@ -33,20 +33,30 @@ func (ks *Keystore) CheckPrederived(p *psbt.Packet, workers int) (int, error) {
 		}
 	}
 	hits := 0
-	for i := range p.Inputs {
-		for _, d := range p.Inputs[i].Bip32Derivation {
-			if wallet.Fingerprint(d.Fingerprint) != fp {
-				continue
-			}
-			for _, w := range wallets {
-				if change, index, ok := w.locate(wallet.Path(d.Path)); ok {
-					if _, in := set[derivation{w, change, index}]; in {
-						hits++
-						break
-					}
+	found := func(fp2 [4]byte, path []uint32) bool {
+		if wallet.Fingerprint(fp2) != fp {
+			return false
+		}
+		for _, w := range wallets {
+			if change, index, ok := w.locate(wallet.Path(path)); ok {
+				if _, in := set[derivation{w, change, index}]; in {
+					hits++
+					break
 				}
 			}
-			break
+		}
+		return true
+	}
+	for i := range p.Inputs {
+		for _, d := range p.Inputs[i].Bip32Derivation {
+			if found(d.Fingerprint, d.Path) {
+				break
+			}
+		}
+		for _, d := range p.Inputs[i].TaprootBip32Derivation {
+			if found(d.Fingerprint, d.Path) {
+				break
+			}
 		}
 	}
 	return hits, nil

@@ -42,7 +42,7 @@ func checkInput(p *psbt.Packet, i int, wallets []*registered, pre derivedSet, fp
 	if c.utxo, c.spentErr = spentOutput(p, i); c.spentErr != nil {
 		return c
 	}
-	if checkTaprootInput(p, i, &c, wallets, fp) {
+	if checkTaprootInput(p, i, &c, wallets, pre, fp) {
 		return c
 	}
 	c.ip, c.w, c.matchErr = matchInput(p, i, c.utxo, wallets, pre, fp)

@@ -176,15 +176,20 @@ func BenchmarkReplyFrames(b *testing.B) {
 // Derive gives, and that every input finds its own among them, with any
 // number of workers.
 func TestPrederive(t *testing.T) {
-	f := newFixture(t, wallet.P2WSH, 2, 3, 150)
-	p := f.build()
-	for _, w := range []int{1, 2, 8} {
-		hits, err := f.ks[0].CheckPrederived(p, w)
-		if err != nil {
-			t.Fatal(err)
+	for _, st := range []wallet.ScriptType{wallet.P2WSH, wallet.P2TR} {
+		f := newFixture(t, st, 2, 3, 150)
+		p := f.build()
+		for _, w := range []int{1, 2, 8} {
+			hits, err := f.ks[0].CheckPrederived(p, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hits != len(p.Inputs) {
+				t.Errorf("%v, %d workers: %d of %d inputs prederived", st, w, hits, len(p.Inputs))
+			}
 		}
-		if hits != len(p.Inputs) {
-			t.Errorf("%d workers: %d of %d inputs prederived", w, hits, len(p.Inputs))
+		if _, _, err := f.sign(p, signer.Options{}); err != nil {
+			t.Errorf("%v: %v", st, err)
 		}
 	}
 }

@@ -29,11 +29,13 @@ func (s derivedSet) derive(w *registered, change bool, index uint32) (*wallet.De
 	return w.desc.Derive(change, index)
 }
 
-// prederive derives, on up to nworkers goroutines, what matchInput will
-// look up: for each input, the first BIP-32 derivation claiming our
-// fingerprint, at every registered wallet (other than tr()) whose key
-// origin places its path on a receive or change branch. At most one
-// derivation per input and wallet, as matchInput itself tries.
+// prederive derives, on up to nworkers goroutines, what matchInput and
+// matchTaprootInput will look up: for each input, the first BIP-32
+// derivation claiming our fingerprint, at every registered wallet other
+// than tr() whose key origin places its path on a receive or change
+// branch, and the first taproot BIP-32 derivation claiming it, at every
+// tr() wallet that places it so. At most one derivation per input and
+// wallet, as the matching itself tries.
 func prederive(p *psbt.Packet, wallets []*registered, fp wallet.Fingerprint, nworkers int) derivedSet {
 	type branch struct {
 		w      *registered
@@ -42,27 +44,36 @@ func prederive(p *psbt.Packet, wallets []*registered, fp wallet.Fingerprint, nwo
 	var order []branch
 	want := make(map[branch][]uint32)
 	seen := make(map[derivation]bool)
-	for i := range p.Inputs {
-		for _, d := range p.Inputs[i].Bip32Derivation {
-			if wallet.Fingerprint(d.Fingerprint) != fp {
+	claim := func(path wallet.Path, tr bool) {
+		for _, w := range wallets {
+			if (w.desc.ScriptType() == wallet.P2TR) != tr {
 				continue
 			}
-			for _, w := range wallets {
-				if w.desc.ScriptType() == wallet.P2TR {
-					continue
-				}
-				change, index, ok := w.locate(wallet.Path(d.Path))
-				if !ok || seen[derivation{w, change, index}] {
-					continue
-				}
-				seen[derivation{w, change, index}] = true
-				b := branch{w, change}
-				if want[b] == nil {
-					order = append(order, b)
-				}
-				want[b] = append(want[b], index)
+			change, index, ok := w.locate(path)
+			if !ok || seen[derivation{w, change, index}] {
+				continue
 			}
-			break // matchInput tries the first such derivation only
+			seen[derivation{w, change, index}] = true
+			b := branch{w, change}
+			if want[b] == nil {
+				order = append(order, b)
+			}
+			want[b] = append(want[b], index)
+		}
+	}
+	for i := range p.Inputs {
+		in := &p.Inputs[i]
+		for _, d := range in.Bip32Derivation {
+			if wallet.Fingerprint(d.Fingerprint) == fp {
+				claim(wallet.Path(d.Path), false)
+				break // matchInput tries the first such derivation only
+			}
+		}
+		for _, d := range in.TaprootBip32Derivation {
+			if wallet.Fingerprint(d.Fingerprint) == fp {
+				claim(wallet.Path(d.Path), true)
+				break // and so does matchTaprootInput
+			}
 		}
 	}
 	// Each branch's indexes in nworkers chunks, so that every core has a

@@ -31,12 +31,12 @@ type tapPlan struct {
 
 // checkTaprootInput runs checkInput's checks for an input spending a
 // P2TR output. It reports false for any other input.
-func checkTaprootInput(p *psbt.Packet, i int, c *inputCheck, wallets []*registered, fp wallet.Fingerprint) bool {
+func checkTaprootInput(p *psbt.Packet, i int, c *inputCheck, wallets []*registered, pre derivedSet, fp wallet.Fingerprint) bool {
 	if !psbt.IsP2TR(c.utxo.PkScript) {
 		return false
 	}
 	where := fmt.Sprintf("input %d", i)
-	c.ip, c.w, c.matchErr = matchTaprootInput(p, i, c.utxo, wallets, fp)
+	c.ip, c.w, c.matchErr = matchTaprootInput(p, i, c.utxo, wallets, pre, fp)
 	if c.matchErr != nil {
 		return true
 	}
@@ -64,7 +64,7 @@ func checkTapSigHash(p *psbt.Packet, i int) (psbt.SigHashType, error) {
 }
 
 // matchTaprootInput is matchInput for a taproot input.
-func matchTaprootInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, fp wallet.Fingerprint) (*inputPlan, *registered, error) {
+func matchTaprootInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*registered, pre derivedSet, fp wallet.Fingerprint) (*inputPlan, *registered, error) {
 	where := fmt.Sprintf("input %d", i)
 	in := &p.Inputs[i]
 	for _, d := range in.TaprootBip32Derivation {
@@ -75,7 +75,11 @@ func matchTaprootInput(p *psbt.Packet, i int, utxo *psbt.TxOut, wallets []*regis
 		return matchAmong(where, path, wallets, "taproot wallet", "an output key",
 			func(w *registered) bool { return w.desc.ScriptType() == wallet.P2TR },
 			func(w *registered, change bool, index uint32) (*inputPlan, bool, error) {
-				ip, decisive, err := matchTapWallet(where, in, utxo, w, d, path, change, index)
+				derived, err := pre.derive(w, change, index)
+				if err != nil {
+					return nil, false, refuseErr(where, "derive the registered wallet", err)
+				}
+				ip, decisive, err := matchTapWallet(where, in, utxo, w, derived, d, path)
 				if err == nil {
 					ip.index = i
 				}
@@ -107,11 +111,7 @@ func ownTapKey(d *wallet.Derived, origin wallet.KeyOrigin, path wallet.Path) []b
 }
 
 // matchTapWallet is matchWallet for a taproot input.
-func matchTapWallet(where string, in *psbt.Input, utxo *psbt.TxOut, w *registered, d psbt.TaprootBip32Derivation, path wallet.Path, change bool, index uint32) (*inputPlan, bool, error) {
-	derived, err := w.desc.Derive(change, index)
-	if err != nil {
-		return nil, false, refuseErr(where, "derive the registered wallet", err)
-	}
+func matchTapWallet(where string, in *psbt.Input, utxo *psbt.TxOut, w *registered, derived *wallet.Derived, d psbt.TaprootBip32Derivation, path wallet.Path) (*inputPlan, bool, error) {
 	own := ownTapKey(derived, w.origin, path)
 	if own == nil || !bytes.Equal(own[1:], d.XOnlyPubKey) {
 		return nil, true, refuse(where, "key %x claims our fingerprint %s at %s but does not re-derive from our seed", d.XOnlyPubKey, wallet.Fingerprint(d.Fingerprint), path)

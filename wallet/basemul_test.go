@@ -108,7 +108,7 @@ func testBaseMulAdd(t *testing.T, n int) {
 // scripts, across chunks) against Derive of each index, on both branches
 // and for several script types.
 func TestDeriveScriptPubKeysBatch(t *testing.T) {
-	for _, st := range []ScriptType{P2WSH, P2SHP2WSH, P2SH} {
+	for _, st := range []ScriptType{P2WSH, P2SHP2WSH, P2SH, P2TR} {
 		_, recs := testRecords(t, Mainnet, st, 3)
 		d, err := NewMultisig(Mainnet, st, 2, recs)
 		if err != nil {
@@ -265,6 +265,31 @@ func TestDeriveMany(t *testing.T) {
 		}
 		if _, err := d.DeriveMany(false, []uint32{1, Hardened}); !errors.Is(err, ErrHardenedDerivation) {
 			t.Errorf("%v: a hardened index: %v", st, err)
+		}
+	}
+	// A tr() whose internal key is ranged too: a lift and a tweak of its
+	// own for each index.
+	_, recs := testRecords(t, Mainnet, P2TR, 2)
+	key := func(r *KeyRecord) string { return "[" + r.Origin.String() + "]" + r.Key.String() + "/<0;1>/*" }
+	d, err := ParseDescriptor("tr("+key(recs[0])+",pk("+key(recs[1])+"))", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make([]uint32, 300)
+	for j := range idx {
+		idx[j] = uint32(j * 3)
+	}
+	got, err := d.DeriveMany(true, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, index := range idx {
+		want, err := d.Derive(true, index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got[j], want) {
+			t.Fatalf("tr with a ranged internal key, index %d: DeriveMany and Derive differ", index)
 		}
 	}
 }

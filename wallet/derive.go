@@ -173,18 +173,24 @@ func (d *Descriptor) DeriveScriptPubKeys(change bool, from, count uint32) ([][]b
 	if err := d.checkRange(from, count); err != nil {
 		return nil, fmt.Errorf("descriptor: %w", err)
 	}
-	if d.st == P2TR {
-		// Each script costs a tweak: derive them one by one.
+	if d.st == P2TR && d.ranged {
+		// Each script costs its keys' derivations and a tweak, all
+		// added in batches.
+		const chunk = 256
 		out := make([][]byte, 0, min(count, 1<<16))
-		for i := uint64(from); i < uint64(from)+uint64(count); i++ {
-			if !d.ranged && i > 0 {
-				break
+		idx := make([]uint32, 0, chunk)
+		for start := uint64(from); start < uint64(from)+uint64(count); start += chunk {
+			idx = idx[:0]
+			for i := start; i < min(start+chunk, uint64(from)+uint64(count)); i++ {
+				idx = append(idx, uint32(i))
 			}
-			dv, err := d.deriveTr(b, uint32(i))
+			dvs, err := d.deriveTrMany(b, idx, func(int) *combTable { return largeComb() })
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, dv.ScriptPubKey)
+			for _, dv := range dvs {
+				out = append(out, dv.ScriptPubKey)
+			}
 		}
 		return out, nil
 	}
@@ -319,14 +325,22 @@ func PrepareDeriveMany() { smallComb() }
 // DeriveMany returns what Derive(change, i) returns for every i of
 // indexes, in order, deriving the child keys of all of them together
 // (baseMulAdd): what the signer checks a large PSBT's inputs against.
-// Indexes may repeat. tr() descriptors derive one index at a time.
+// Indexes may repeat.
 func (d *Descriptor) DeriveMany(change bool, indexes []uint32) ([]*Derived, error) {
 	b, err := d.branchFor(change)
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: %w", err)
 	}
+	if d.st == P2TR && d.ranged {
+		for _, index := range indexes {
+			if err := d.checkRange(index, 1); err != nil {
+				return nil, fmt.Errorf("descriptor: %w", err)
+			}
+		}
+		return d.deriveTrMany(b, indexes, combFor)
+	}
 	out := make([]*Derived, len(indexes))
-	if d.st == P2TR || !d.ranged {
+	if !d.ranged {
 		for j, index := range indexes {
 			if out[j], err = d.deriveBranch(b, index); err != nil {
 				return nil, err

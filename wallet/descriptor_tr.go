@@ -3,6 +3,7 @@ package wallet
 import (
 	"bytes"
 	"fmt"
+	"github.com/btcsuite/btcd/btcec/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -268,9 +269,25 @@ func (d *Descriptor) KeyPathSpendable() bool {
 
 // deriveTr derives index on branch b of a tr() descriptor.
 func (d *Descriptor) deriveTr(b int, index uint32) (*Derived, error) {
-	pubs, err := d.deriveKeys(b, index, d.keyName, nil)
+	dv, paths, err := d.trLeaves(b, index, nil)
 	if err != nil {
 		return nil, err
+	}
+	out, parity, err := TapTweak(dv.Taproot.InternalKey.PubKey[1:], dv.Taproot.MerkleRoot)
+	if err != nil {
+		return nil, fmt.Errorf("descriptor: index %d: %w", index, err)
+	}
+	return dv, d.trOutput(dv, paths, out, parity)
+}
+
+// trLeaves derives index on branch b of a tr() descriptor up to its
+// output key: the keys (those of ranged keys taken from wild when it is
+// not nil, as deriveKeys does), the leaves and the merkle root. It
+// returns each leaf's merkle path, for trOutput's control blocks.
+func (d *Descriptor) trLeaves(b int, index uint32, wild [][33]byte) (*Derived, [][][32]byte, error) {
+	pubs, err := d.deriveKeys(b, index, d.keyName, wild)
+	if err != nil {
+		return nil, nil, err
 	}
 	tap := &TaprootSpend{InternalKey: pubs[d.internal], Leaves: make([]TapLeaf, len(d.leaves))}
 	hashes := make([][32]byte, len(d.leaves))
@@ -291,7 +308,7 @@ func (d *Descriptor) deriveTr(b int, index uint32) (*Derived, error) {
 		for j := range xs {
 			for k := j + 1; k < len(xs); k++ {
 				if bytes.Equal(xs[j], xs[k]) {
-					return nil, fmt.Errorf("descriptor: index %d: leaf %d: %w: keys derive to the same x-only key", index, li+1, ErrDuplicateKey)
+					return nil, nil, fmt.Errorf("descriptor: index %d: leaf %d: %w: keys derive to the same x-only key", index, li+1, ErrDuplicateKey)
 				}
 			}
 		}
@@ -306,11 +323,21 @@ func (d *Descriptor) deriveTr(b int, index uint32) (*Derived, error) {
 	paths := make([][][32]byte, len(d.leaves))
 	root := d.tree.merkle(hashes, paths)
 	tap.MerkleRoot = root[:]
-	internal := tap.InternalKey.PubKey[1:]
-	out, parity, err := TapTweak(internal, root[:])
-	if err != nil {
-		return nil, fmt.Errorf("descriptor: index %d: %w", index, err)
+	dv := &Derived{
+		Change:  b > 0,
+		Index:   index,
+		Script:  tap.Leaves[0].Script,
+		Keys:    tap.Leaves[0].Keys,
+		Taproot: tap,
 	}
+	return dv, paths, nil
+}
+
+// trOutput completes dv, which trLeaves made, with its output key out
+// and that key's parity: control blocks, output script and address.
+func (d *Descriptor) trOutput(dv *Derived, paths [][][32]byte, out [32]byte, parity byte) error {
+	tap := dv.Taproot
+	internal := tap.InternalKey.PubKey[1:]
 	tap.OutputKey = out[:]
 	for li := range tap.Leaves {
 		cb := make([]byte, 0, 33+32*len(paths[li]))
@@ -321,19 +348,109 @@ func (d *Descriptor) deriveTr(b int, index uint32) (*Derived, error) {
 		}
 		tap.Leaves[li].ControlBlock = cb
 	}
-	dv := &Derived{
-		Change:       b > 0,
-		Index:        index,
-		Script:       tap.Leaves[0].Script,
-		Keys:         tap.Leaves[0].Keys,
-		ScriptPubKey: p2trScript(out[:]),
-		Taproot:      tap,
+	dv.ScriptPubKey = p2trScript(out[:])
+	var err error
+	if dv.Address, err = AddressFromScript(dv.ScriptPubKey, d.net); err != nil {
+		return fmt.Errorf("descriptor: %w", err)
 	}
-	dv.Address, err = AddressFromScript(dv.ScriptPubKey, d.net)
-	if err != nil {
-		return nil, fmt.Errorf("descriptor: %w", err)
+	return nil
+}
+
+// deriveTrMany derives the indexes on branch b of a tr() descriptor
+// together: the child keys of all of them, then their output keys (each
+// the internal key plus its tweak times G), with the table comb returns.
+// It gives what deriveTr gives for each.
+func (d *Descriptor) deriveTrMany(b int, indexes []uint32, comb func(n int) *combTable) ([]*Derived, error) {
+	var wild []*ExtendedKey // the branch keys of the ranged keys, in key order
+	for i := range d.keys {
+		if d.keys[i].wild {
+			wild = append(wild, d.keys[i].branch(b))
+		}
 	}
-	return dv, nil
+	pubs := make([][33]byte, len(indexes)*len(wild))
+	if len(wild) > 0 {
+		if err := children(wild, indexes, pubs, func() *combTable { return comb(len(pubs)) }); err != nil {
+			return nil, fmt.Errorf("descriptor: %w", err)
+		}
+	}
+	out := make([]*Derived, len(indexes))
+	paths := make([][][][32]byte, len(indexes))
+	tweaks := make([]btcec.ModNScalar, len(indexes))
+	ps := make([]*affinePoint, len(indexes))
+	lifted := make(map[[32]byte]*affinePoint) // lift_x of each internal key
+	for j, index := range indexes {
+		var err error
+		if out[j], paths[j], err = d.trLeaves(b, index, pubs[j*len(wild):(j+1)*len(wild)]); err != nil {
+			return nil, err
+		}
+		tap := out[j].Taproot
+		x := [32]byte(tap.InternalKey.PubKey[1:])
+		p, ok := lifted[x]
+		if !ok {
+			// The point with x and an even y, as BIP-341 reads an
+			// x-only key; no point: TapTweak below says so.
+			if k, err := btcec.ParsePubKey(append([]byte{0x02}, x[:]...)); err == nil {
+				var jp btcec.JacobianPoint
+				k.AsJacobian(&jp)
+				p = &affinePoint{}
+				p.x.Set(&jp.X).Normalize()
+				p.y.Set(&jp.Y).Normalize()
+			}
+			lifted[x] = p
+		}
+		ps[j] = p
+		t := taggedHash("TapTweak", x[:], tap.MerkleRoot)
+		if tweaks[j].SetBytes(&t) != 0 {
+			ps[j] = nil // out of range: TapTweak below refuses it
+		}
+	}
+	// The indexes whose tweak can be added in a batch; the others (an
+	// internal key off the curve, a tweak out of range, a doubling on
+	// the way) go through TapTweak, which also names their fault.
+	var batch []int
+	for j := range indexes {
+		if ps[j] != nil {
+			batch = append(batch, j)
+		}
+	}
+	if len(batch) < batchMin {
+		batch = nil // a few: not worth a table
+	}
+	ks := make([]btcec.ModNScalar, len(batch))
+	bps := make([]*affinePoint, len(batch))
+	for n, j := range batch {
+		ks[n], bps[n] = tweaks[j], ps[j]
+	}
+	sums := make([]affinePoint, len(batch))
+	special := make([]bool, len(batch))
+	if len(batch) > 0 {
+		baseMulAdd(comb(len(batch)), ks, bps, sums, special)
+	}
+	done := make([]bool, len(indexes))
+	for n, j := range batch {
+		if special[n] {
+			continue
+		}
+		var key [33]byte
+		sums[n].compress(&key)
+		if err := d.trOutput(out[j], paths[j], [32]byte(key[1:]), key[0]&1); err != nil {
+			return nil, err
+		}
+		done[j] = true
+	}
+	for j, index := range indexes {
+		if done[j] {
+			continue
+		}
+		o, parity, err := TapTweak(out[j].Taproot.InternalKey.PubKey[1:], out[j].Taproot.MerkleRoot)
+		if err != nil {
+			return nil, fmt.Errorf("descriptor: index %d: %w", index, err)
+		}
+		if err := d.trOutput(out[j], paths[j], o, parity); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // TaprootSpend is what spending a derived tr() output by its script path
