@@ -175,6 +175,13 @@ func TestRenderTerminal(t *testing.T) {
 		t.Fatalf("scan: %v %v", texts, err)
 	}
 	t.Logf("terminal: %d columns x %d rows for %d characters", n, (n+1)/2, len(part))
+	v, err := QRVersion(part, ECCLow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := strings.Count(out.String(), "\n"); rows != TerminalRows(v) {
+		t.Errorf("version %d: %d rows drawn, TerminalRows says %d", v, rows, TerminalRows(v))
+	}
 }
 
 func TestAnimate(t *testing.T) {

@@ -21,12 +21,17 @@ const (
 )
 
 // MaxTerminalQRVersion is the largest QR version a still code drawn on
-// a terminal may use: version 17 (93x93 modules with its quiet zone, 47
-// rows) is the largest that fits a 1366x768 laptop console (48 rows of
-// an 8x16 font), and the simulated webcam reads 92.5% of its frames
-// (BenchmarkCameraDecode, terminal, L, 200 frames). MaxStillQRVersion's
-// version 19 would need 51 rows.
+// a terminal of unknown height may use: version 17 (93x93 modules with
+// its quiet zone, 47 rows) is the largest that fits a 1366x768 laptop
+// console (48 rows of an 8x16 font), and the simulated webcam reads
+// 92.5% of its frames (BenchmarkCameraDecode, terminal, L, 200 frames).
+// A terminal known to be taller (TerminalRows) may show up to
+// MaxStillQRVersion, whose version 19 needs 51 rows.
 const MaxTerminalQRVersion = 17
+
+// TerminalRows is how many text rows a code of the given version takes
+// on a terminal: two modules a row, quiet zone included.
+func TerminalRows(version int) int { return (17 + 4*version + 2*4 + 1) / 2 }
 
 // terminalFrame renders a bitmap (quiet zone included) as text lines.
 func terminalFrame(bm [][]bool) []byte {

@@ -100,6 +100,14 @@ func (e *env) sign(args []string) error {
 		if err := q.SendParts(p, e.stdout, e.stderr); err != nil {
 			return err
 		}
+		if compact && len(p) > 1 && q.Mode == "terminal" {
+			// Would a taller terminal show it as one code?
+			tall := q
+			tall.TermRows = airgap.TerminalRows(airgap.MaxStillQRVersion)
+			if one, err := tall.StillParts(msg); err == nil && len(one) == 1 {
+				fmt.Fprintf(e.stderr, "the reply took %d frames: a terminal of %d rows shows it as one code\n", len(p), tall.TermRows)
+			}
+		}
 	}
 	if dest != "" {
 		if *b64 {

@@ -18,6 +18,7 @@ import (
 	"github.com/kinko-project/kinko/airgap"
 	"github.com/kinko-project/kinko/wallet"
 	"github.com/kinko-project/kinko/wallet/setup"
+	"golang.org/x/term"
 )
 
 // QROut holds the flags with which a command sends its result as QR codes
@@ -28,6 +29,11 @@ type QROut struct {
 	Fragment int    // UR fragment size in bytes (0: the default)
 	FPS      float64
 	Level    string // "L", "M", "Q" or "H"
+
+	// TermRows is the height of the terminal a still code is drawn on
+	// (--qr terminal); 0 asks standard output's terminal, and a
+	// laptop console's 48 rows are assumed when it is none.
+	TermRows int
 
 	sent string // the format Parts last used (Sent)
 }
@@ -186,7 +192,7 @@ func (q *QROut) StillParts(m Message) ([]string, error) {
 	}
 	maxVersion := airgap.MaxStillQRVersion
 	if mode, _, _ := strings.Cut(q.Mode, ":"); mode == "terminal" {
-		maxVersion = airgap.MaxTerminalQRVersion
+		maxVersion = q.terminalVersion()
 	}
 	formats := []string{q.Format}
 	if q.Format == "" || q.Format == "auto" {
@@ -208,6 +214,23 @@ func (q *QROut) StillParts(m Message) ([]string, error) {
 		}
 	}
 	return q.Parts(m)
+}
+
+// terminalVersion is the largest version of a still code that fits the
+// terminal's height, between airgap.MaxTerminalQRVersion (a 1366x768
+// laptop console) and airgap.MaxStillQRVersion.
+func (q *QROut) terminalVersion() int {
+	rows := q.TermRows
+	if rows <= 0 {
+		if _, h, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			rows = h
+		}
+	}
+	v := airgap.MaxStillQRVersion
+	for v > airgap.MaxTerminalQRVersion && airgap.TerminalRows(v) > rows {
+		v--
+	}
+	return v
 }
 
 // stillCode returns m as one code in format f (ur or bbqr) of version

@@ -8,7 +8,8 @@ import (
 )
 
 // TestStillParts: one code up to airgap.MaxStillQRVersion (on a terminal
-// airgap.MaxTerminalQRVersion), else the animation's parts, of versions
+// the largest version its height holds, airgap.MaxTerminalQRVersion at
+// least), else the animation's parts, of versions
 // up to the animation defaults.
 func TestStillParts(t *testing.T) {
 	msg := func(n int) Message {
@@ -40,6 +41,11 @@ func TestStillParts(t *testing.T) {
 		{QROut{Format: "auto", Mode: "parts"}, 714, 1, airgap.MaxStillQRVersion, "bbqr"},
 		{QROut{Mode: "parts"}, 716, 2, airgap.DefaultBBQrMaxVersion, "bbqr"},
 		{QROut{Mode: "terminal"}, 570, 1, airgap.MaxTerminalQRVersion, "bbqr"},
+		// A terminal tall enough for a version 19 code (51 rows) shows
+		// it; one row less, or a version past 19 however tall, does not.
+		{QROut{Mode: "terminal", TermRows: 51}, 714, 1, airgap.MaxStillQRVersion, "bbqr"},
+		{QROut{Mode: "terminal", TermRows: 50}, 714, 2, airgap.DefaultBBQrMaxVersion, "bbqr"},
+		{QROut{Mode: "terminal", TermRows: 200}, 716, 2, airgap.DefaultBBQrMaxVersion, "bbqr"},
 	} {
 		parts, err := c.q.StillParts(msg(c.bytes))
 		if err != nil {
