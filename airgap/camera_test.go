@@ -259,21 +259,26 @@ func TestCameraFrameReads(t *testing.T) {
 
 // BenchmarkStillDecode reports the share of simulated webcam frames that
 // decode for the versions a still code (one QR code shown until it is
-// read, such as the signer's compact reply) may use, PNG rendering at
-// level L: decoded-% at -camera-frames frames each. A still code is
+// read, such as the signer's compact reply) may use, as PNG and on a
+// terminal, at level L: decoded-% at -camera-frames frames each. A still code is
 // filmed continuously, so a share well under the 99% the animations need
 // still reads within a frame or two (see MaxStillQRVersion).
 //
 //	go test ./airgap -run XXX -bench StillDecode -benchtime 1x -camera-frames 200
 func BenchmarkStillDecode(b *testing.B) {
-	for v := 16; v <= 22; v++ {
-		b.Run(fmt.Sprintf("png/L/v%d", v), func(b *testing.B) {
-			var share float64
-			for i := range b.N {
-				share = decodeShare(v, ECCLow, renderings[0], *cameraFrames, uint64(7000+1000*v+i))
+	for _, rd := range renderings {
+		for v := 16; v <= 22; v++ {
+			if rd.name == "terminal" && v > MaxStillQRVersion {
+				continue // a terminal still code stops there (TerminalRows)
 			}
-			b.ReportMetric(100*share, "decoded-%")
-			b.ReportMetric(float64(qrAlnumCapacity(v, ECCLow)), "chars/frame")
-		})
+			b.Run(fmt.Sprintf("%s/L/v%d", rd.name, v), func(b *testing.B) {
+				var share float64
+				for i := range b.N {
+					share = decodeShare(v, ECCLow, rd, *cameraFrames, uint64(7000+1000*v+i))
+				}
+				b.ReportMetric(100*share, "decoded-%")
+				b.ReportMetric(float64(qrAlnumCapacity(v, ECCLow)), "chars/frame")
+			})
+		}
 	}
 }
