@@ -9,9 +9,10 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 )
 
-// Many child public keys at once, the work of a gap scan: each child is
-// IL·G + K for a public scalar IL (from the public HMAC of BIP-32) and the
-// parent point K. A fixed-base comb adds one table point per digit of IL
+// Many child public keys at once, the work of a gap scan or of checking a
+// large PSBT's inputs: each child is IL·G + K for a public scalar IL
+// (from the public HMAC of BIP-32) and the parent point K; a taproot
+// output key is t·G + P the same way, for its public tweak t. A fixed-base comb adds one table point per digit of IL
 // (as btcec's ScalarBaseMultNonConst does: 32 of 8 bits; or 24 of 11
 // bits with a larger table, for large batches), and the points of a
 // whole batch are added in affine coordinates, each round's divisions
