@@ -503,7 +503,11 @@ func BuildPSBT(d *wallet.Descriptor, coins []FundedCoin, outs []*psbt.TxOut, cha
 		if string(out.PkScript) != string(der.ScriptPubKey) {
 			return nil, fmt.Errorf("coin %s: not the wallet's script at its index", c.OutPoint)
 		}
-		in.NonWitnessUTXO = c.Prev
+		// The previous transaction proves the coin's amount by its txid,
+		// which does not cover its witness: that is left out, often
+		// half its bytes and all of them random, so that the PSBT takes
+		// fewer QR frames.
+		in.NonWitnessUTXO = c.Prev.WithoutWitness()
 		if d.ScriptType() != wallet.P2SH {
 			in.WitnessUTXO = &psbt.TxOut{Value: out.Value, PkScript: out.PkScript}
 		}

@@ -495,6 +495,22 @@ func (t *Tx) Weight() int {
 // VSize returns the virtual size, Weight divided by 4 and rounded up.
 func (t *Tx) VSize() int { return (t.Weight() + 3) / 4 }
 
+// WithoutWitness returns a deep copy of the transaction with every
+// input's witness left out: the same txid, and the form a PSBT's
+// non-witness UTXO needs, since only the txid and the outputs are read
+// from it.
+func (t *Tx) WithoutWitness() *Tx {
+	c := t.Copy()
+	if c != nil {
+		for _, in := range c.Inputs {
+			if in != nil {
+				in.Witness = nil
+			}
+		}
+	}
+	return c
+}
+
 // Copy returns a deep copy of the transaction.
 func (t *Tx) Copy() *Tx {
 	if t == nil {
