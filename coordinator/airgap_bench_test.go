@@ -1,6 +1,7 @@
 package coordinator_test
 
 import (
+	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"path/filepath"
@@ -19,7 +20,8 @@ import (
 // transaction: "pay2" a one-input two-output payment of 222 bytes,
 // "batch20" an exchange's batched withdrawal of one input and 20 outputs,
 // 875 bytes; a tr input carries none, only the BIP-371 fields) and the
-// signer's answer (signatures only), in bytes and in QR
+// signer's answer over QR codes (its compact reply, or for taproot a
+// PSBT of its signatures), in bytes and in QR
 // frames as kinko shows them: UR crypto-psbt at the default fragment size
 // (airgap.DefaultURMaxFragment; frames per pass, SeqLen) and BBQr at the
 // default QR versions (airgap.DefaultBBQrMaxVersion, zlib). The time
@@ -50,11 +52,15 @@ func BenchmarkAirGapTaproot(b *testing.B) {
 type airGapSize struct{ bytes, ur, bbqr int }
 
 func measureAirGap(b *testing.B, p []byte) airGapSize {
-	enc, err := airgap.EncodePSBTUR(p)
+	typ, body, bbqrType := airgap.URTypeCryptoPSBT, airgap.CBORByteString(p), airgap.BBQrPSBT
+	if airgap.IsSigReply(p) {
+		typ, body, bbqrType = airgap.URTypeSigReply, p, airgap.BBQrCBOR
+	}
+	enc, err := airgap.NewUREncoder(typ, body, 0, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	parts, err := airgap.EncodeBBQr(p, airgap.BBQrPSBT, airgap.BBQrOptions{})
+	parts, err := airgap.EncodeBBQr(p, bbqrType, airgap.BBQrOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -152,6 +158,17 @@ func airGapPSBTs(b *testing.B, st wallet.ScriptType, n, prevOuts int) (unsigned,
 		b.Fatal(fmt.Errorf("sign %s: %w", st, err))
 	}
 	if answer, err = signed.Serialize(); err != nil {
+		b.Fatal(err)
+	}
+	// Over QR codes the signer answers with its compact reply, where it
+	// has one (not for taproot signatures).
+	fp, err := ks0.Fingerprint()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if compact, err := signer.CompactReply(answer, fp); err == nil {
+		answer = compact
+	} else if !errors.Is(err, signer.ErrNoCompactReply) {
 		b.Fatal(err)
 	}
 	return unsigned, answer
