@@ -23,7 +23,13 @@ import (
 // multisigPSBT builds the PSBT a coordinator would send for a 2-of-3
 // P2WSH wallet spending n coins: previous transactions, witness UTXOs,
 // scripts, three derivations per input and on the change, global xpubs.
-func multisigPSBT(t testing.TB, n int) []byte {
+func multisigPSBT(t testing.TB, n int) []byte { return multisigPSBTFrom(t, n, false) }
+
+// multisigPSBTFrom is multisigPSBT, whose coins, with payments, come
+// from transactions as payers send them: a spend of a coin of theirs
+// (random txid, a signature and key in its witness) paying the coin and
+// their change, where multisigPSBT's previous transactions are bare.
+func multisigPSBTFrom(t testing.TB, n int, payments bool) []byte {
 	t.Helper()
 	net := wallet.Regtest
 	var recs []*wallet.KeyRecord
@@ -55,6 +61,12 @@ func multisigPSBT(t testing.TB, n int) []byte {
 		prev := &psbt.Tx{Version: 2,
 			Inputs:  []*psbt.TxIn{{PrevOut: psbt.OutPoint{Hash: h}, Sequence: 0xffffffff}},
 			Outputs: []*psbt.TxOut{{Value: 1_000_000, PkScript: spk}},
+		}
+		if payments {
+			r := sha256.Sum256(binary.LittleEndian.AppendUint32([]byte("payment"), uint32(i)))
+			prev.Inputs[0].PrevOut = psbt.OutPoint{Hash: psbt.Hash(sha256.Sum256(r[:])), Index: 1}
+			prev.Inputs[0].Witness = [][]byte{bytes.Repeat(r[:], 3)[:72], append([]byte{2}, r[:]...)}
+			prev.Outputs = append(prev.Outputs, &psbt.TxOut{Value: 4_321_000 + int64(i), PkScript: append([]byte{0, 20}, r[:20]...)})
 		}
 		total += 1_000_000
 		coins = append(coins, coordinator.FundedCoin{Coin: coordinator.Coin{

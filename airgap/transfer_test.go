@@ -46,10 +46,18 @@ func showUntilRead(tb testing.TB, parts []string, loss float64, r *rand.Rand) in
 //	go test ./airgap -run XXX -bench QRTransfer -benchtime 1x
 func BenchmarkQRTransfer(b *testing.B) {
 	const trials = 200
-	for _, n := range []int{10, 100, 950} {
-		p := multisigPSBT(b, n)
+	for _, c := range []struct {
+		n        int
+		payments bool
+	}{{10, false}, {100, false}, {950, false}, {100, true}} {
+		n := c.n
+		p := multisigPSBTFrom(b, n, c.payments)
+		name := fmt.Sprintf("%d-inputs", n)
+		if c.payments {
+			name += "-from-payments"
+		}
 		for _, format := range []string{"ur", "bbqr", "auto"} {
-			b.Run(fmt.Sprintf("%d-inputs/%s", n, format), func(b *testing.B) {
+			b.Run(name+"/"+format, func(b *testing.B) {
 				q := cli.QROut{Format: format}
 				parts, err := q.Parts(cli.PSBTMessage(p))
 				if err != nil {
