@@ -97,16 +97,17 @@ func (e *env) sign(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := q.SendParts(p, e.stdout, e.stderr); err != nil {
-			return err
-		}
 		if compact && len(p) > 1 && q.Mode == "terminal" {
-			// Would a taller terminal show it as one code?
+			// Would a taller terminal show it as one code? Said first:
+			// the animation runs until the operator stops it.
 			tall := q
 			tall.TermRows = airgap.TerminalRows(airgap.MaxStillQRVersion)
 			if one, err := tall.StillParts(msg); err == nil && len(one) == 1 {
-				fmt.Fprintf(e.stderr, "the reply took %d frames: a terminal of %d rows shows it as one code\n", len(p), tall.TermRows)
+				fmt.Fprintf(e.stderr, "the reply takes %d frames here: a terminal of %d rows shows it as one code\n", len(p), tall.TermRows)
 			}
+		}
+		if err := q.SendParts(p, e.stdout, e.stderr); err != nil {
+			return err
 		}
 	}
 	if dest != "" {
