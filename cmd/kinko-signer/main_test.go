@@ -130,21 +130,31 @@ func cmdWPKH(ts *testscript.TestScript, neg bool, args []string) {
 // coordinator gives for another wallet's address; WALLET.desc:…:lie pays
 // the script of INDEX+1 with the derivations of INDEX.
 func cmdMkPSBT(ts *testscript.TestScript, neg bool, args []string) {
+	n := 1 // -inputs=N: N coins of 1 BTC, at receive indexes 0 to N-1
+	if len(args) > 0 && strings.HasPrefix(args[0], "-inputs=") {
+		var err error
+		n, err = strconv.Atoi(strings.TrimPrefix(args[0], "-inputs="))
+		ts.Check(err)
+		args = args[1:]
+	}
 	if len(args) < 3 {
-		ts.Fatalf("usage: mkpsbt OUT FROM.desc PAYMENT...")
+		ts.Fatalf("usage: mkpsbt [-inputs=N] OUT FROM.desc PAYMENT...")
 	}
 	from := readDesc(ts, args[1])
-	recv, err := from.Derive(false, 0)
-	ts.Check(err)
-	h := sha256.Sum256(recv.ScriptPubKey)
-	prev := &psbt.Tx{Version: 2,
-		Inputs:  []*psbt.TxIn{{PrevOut: psbt.OutPoint{Hash: h, Index: 0}, Sequence: 0xffffffff}},
-		Outputs: []*psbt.TxOut{{Value: 100_000_000, PkScript: recv.ScriptPubKey}},
+	var coins []coordinator.FundedCoin
+	for k := range n {
+		recv, err := from.Derive(false, uint32(k))
+		ts.Check(err)
+		h := sha256.Sum256(recv.ScriptPubKey)
+		prev := &psbt.Tx{Version: 2,
+			Inputs:  []*psbt.TxIn{{PrevOut: psbt.OutPoint{Hash: h, Index: 0}, Sequence: 0xffffffff}},
+			Outputs: []*psbt.TxOut{{Value: 100_000_000, PkScript: recv.ScriptPubKey}},
+		}
+		coins = append(coins, coordinator.FundedCoin{Coin: coordinator.Coin{OutPoint: psbt.OutPoint{Hash: prev.TxID()}, Value: 100_000_000, Index: uint32(k)}, Prev: prev})
 	}
-	coin := coordinator.FundedCoin{Coin: coordinator.Coin{OutPoint: psbt.OutPoint{Hash: prev.TxID()}, Value: 100_000_000}, Prev: prev}
 	var outs []*psbt.TxOut
 	var claims []*wallet.Derived
-	rest := int64(100_000_000 - 1000)
+	rest := int64(n) * (100_000_000 - 1000)
 	for _, pay := range args[2:] {
 		parts := strings.Split(pay, ":")
 		amt, err := wallet.ParseAmount(parts[len(parts)-1])
@@ -180,7 +190,7 @@ func cmdMkPSBT(ts *testscript.TestScript, neg bool, args []string) {
 	change, err := from.Derive(true, 0)
 	ts.Check(err)
 	outs = append(outs, &psbt.TxOut{Value: rest, PkScript: change.ScriptPubKey})
-	p, err := coordinator.BuildPSBT(from, []coordinator.FundedCoin{coin}, outs, len(outs)-1, 0, 0)
+	p, err := coordinator.BuildPSBT(from, coins, outs, len(outs)-1, 0, 0)
 	ts.Check(err)
 	for j, der := range claims {
 		if der == nil {
