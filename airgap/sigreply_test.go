@@ -9,6 +9,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
+	"github.com/btcsuite/btcd/btcec/v2/schnorr"
 )
 
 // testSigReply signs n messages with a fixed key and returns the reply
@@ -94,6 +95,137 @@ func TestSigReplyVector(t *testing.T) {
 	}
 }
 
+// testTapSigs returns BIP-340 signatures, by a fixed key, for the given
+// inputs; the last asks for SIGHASH_ALL explicitly when there are several.
+func testTapSigs(t testing.TB, inputs ...uint32) []ReplySig {
+	t.Helper()
+	priv, _ := btcec.PrivKeyFromBytes(bytes.Repeat([]byte{8}, 32))
+	var out []ReplySig
+	for k, in := range inputs {
+		sig, err := schnorr.Sign(priv, bytes.Repeat([]byte{byte(in)}, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := ReplySig{Input: in}
+		copy(s.RS[:], sig.Serialize())
+		if len(inputs) > 1 && k == len(inputs)-1 {
+			s.SigHash = SigHashAll
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestSigReplyTaproot: Schnorr signatures (field 4) alone and beside
+// ECDSA ones (field 3) round-trip to the same bytes, a 64-byte one is
+// DEFAULT, and what a taproot signature may not be is refused.
+func TestSigReplyTaproot(t *testing.T) {
+	tapOnly := &SigReply{TxID: [32]byte{1}, Fingerprint: [4]byte{9, 9, 9, 9}, TapSigs: testTapSigs(t, 0, 1, 2)}
+	mixed := testSigReply(t, 2) // ECDSA for inputs 0 and 2
+	mixed.TapSigs = testTapSigs(t, 1, 3)
+	for name, r := range map[string]*SigReply{"taproot only": tapOnly, "mixed": mixed} {
+		enc, err := r.Encode()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !IsSigReply(enc) {
+			t.Errorf("%s: not recognised as a reply", name)
+		}
+		got, err := DecodeSigReply(enc)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		again, err := got.Encode()
+		if err != nil || !bytes.Equal(again, enc) {
+			t.Fatalf("%s: re-encoding gives other bytes (%v)", name, err)
+		}
+		if len(got.TapSigs) != len(r.TapSigs) || len(got.Sigs) != len(r.Sigs) {
+			t.Fatalf("%s: %d and %d signatures back", name, len(got.Sigs), len(got.TapSigs))
+		}
+		for k := range r.TapSigs {
+			if got.TapSigs[k] != r.TapSigs[k] {
+				t.Errorf("%s: schnorr signature %d changed", name, k)
+			}
+		}
+	}
+	if got, _ := DecodeSigReply(mustEncode(t, tapOnly)); got.TapSigs[0].SigHash != sigHashDefault || got.TapSigs[2].SigHash != SigHashAll {
+		t.Errorf("sighash types %#x %#x, want DEFAULT then ALL", got.TapSigs[0].SigHash, got.TapSigs[2].SigHash)
+	}
+	// A schnorr s may be high: only ECDSA signatures are low-S.
+	high := *tapOnly
+	high.TapSigs = append([]ReplySig(nil), tapOnly.TapSigs...)
+	var sc btcec.ModNScalar
+	sc.SetByteSlice(high.TapSigs[0].RS[32:])
+	if !sc.IsOverHalfOrder() {
+		sc.Negate()
+	}
+	sc.PutBytesUnchecked(high.TapSigs[0].RS[32:])
+	if _, err := DecodeSigReply(mustEncode(t, &high)); err != nil {
+		t.Errorf("a schnorr signature with a high s: %v", err)
+	}
+
+	good := mustEncode(t, tapOnly)
+	// Offsets in good: 0 map(3), ..., 42 key 4, 43 map(3), 44 index 0,
+	// 45-46 bstr(64) head, 47-110 the signature, 111 index 1, ...
+	edit := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
+	set := func(off int, v ...byte) []byte {
+		return edit(func(b []byte) []byte { copy(b[off:], v); return b })
+	}
+	splice := func(off, del int, ins ...byte) []byte {
+		return edit(func(b []byte) []byte {
+			return append(append(b[:off:off], ins...), good[off+del:]...)
+		})
+	}
+	withHashType := func(ht byte) []byte {
+		return splice(45, 66, append([]byte{0x58, 0x41}, append(bytes.Clone(good[47:111]), ht)...)...)
+	}
+	p, _ := hex.DecodeString("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f")
+	order, _ := hex.DecodeString("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
+	both := *mixed
+	both.TapSigs = testTapSigs(t, 2)
+	bothEnc, err := both.encodeUnchecked()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixedEnc := mustEncode(t, mixed)
+	ecdsaLen := len(mustEncode(t, testSigReply(t, 2)))
+	swapped := append([]byte{0xa4}, mixedEnc[1:42]...)
+	swapped = append(swapped, 0x04)
+	swapped = append(swapped, mixedEnc[ecdsaLen+1:]...)
+	swapped = append(swapped, 0x03)
+	swapped = append(swapped, mixedEnc[43:ecdsaLen]...)
+	for _, c := range []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"DEFAULT written out", withHashType(0x00), "sighash type DEFAULT is written out"},
+		{"sighash type 4", withHashType(0x04), "taproot sighash type 0x04"},
+		{"r past the field", set(47, p...), "schnorr signature r is not below the field size"},
+		{"s the order", set(79, order...), "schnorr signature s is not below the curve order"},
+		{"empty", append(good[:43:43], 0xa0), "schnorr signatures: an empty map"},
+		{"Schnorr before ECDSA", swapped, "field key 3 after 4"},
+		{"one input both ways", bothEnc, "input 2 is signed both as ECDSA and as Schnorr"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := DecodeSigReply(c.in)
+			var fe *FormatError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %v, want a format error containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func mustEncode(t testing.TB, r *SigReply) []byte {
+	t.Helper()
+	b, err := r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // TestSigReplyPartialSig converts a partial PSBT signature to (r, s) and
 // back to the same bytes, and the result verifies.
 func TestSigReplyPartialSig(t *testing.T) {
@@ -152,17 +284,18 @@ func TestDecodeSigReplyRefuses(t *testing.T) {
 		want string
 	}{
 		{"empty", nil, "unexpected end of data"},
-		{"not a map", set(0, 0x83), "not a map of 3 fields"},
-		{"unknown field", set(0, 0xa4), "not a map of 3 fields"},
+		{"not a map", set(0, 0x83), "not a map of 3 or 4 fields"},
+		{"a map of 5", set(0, 0xa5), "not a map of 3 or 4 fields"},
+		{"a fourth field missing", set(0, 0xa4), "signatures key: unexpected end of data"},
 		{"fields out of order", set(1, 0x02), "field 1 has key 2, want 1"},
 		{"duplicate field", set(36, 0x01), "field 2 has key 1, want 2"},
-		{"unknown key", set(42, 0x07), "field 3 has key 7, want 3"},
+		{"unknown key", set(42, 0x07), "field key 7 after 2, want 3 (ECDSA signatures) then 4"},
 		{"short txid", splice(2, 2, 0x58, 0x1f), "txid of 31 bytes, want 32"},
 		{"txid of 33 bytes", splice(2, 2, 0x58, 0x21), "txid of 33 bytes, want 32"},
 		{"fingerprint of 5 bytes", splice(37, 5, 0x45, 1, 2, 3, 4, 5), "fingerprint of 5 bytes, want 4"},
 		{"fingerprint as a number", splice(37, 5, 0x1a, 1, 2, 3, 4), "fingerprint: expected byte string"},
 		{"signatures as an array", set(43, 0x83), "signatures are not a map"},
-		{"no signatures", append(good[:43:43], 0xa0), "no signatures"},
+		{"no signatures", append(good[:43:43], 0xa0), "signatures: an empty map (it is left out instead)"},
 		{"too many declared", set(43, 0xb8, 0xff), "255 signatures declared"},
 		{"index out of order", set(111, 0x00), "input 0 is signed twice"},
 		{"index decreasing", set(44, 0x03), "input 2 comes after input 3"},
@@ -235,8 +368,13 @@ func FuzzDecodeSigReply(f *testing.F) {
 		}
 		f.Add(enc)
 	}
+	mixed := testSigReply(f, 2)
+	mixed.TapSigs = testTapSigs(f, 1, 3)
+	f.Add(mustEncode(f, mixed))
+	f.Add(mustEncode(f, &SigReply{TapSigs: testTapSigs(f, 0)}))
 	f.Add([]byte(sigReplyMagic))
 	f.Add([]byte{0xa3, 0x01, 0x58, 0x20, 0xff})
+	f.Add([]byte{0xa4, 0x01, 0x58, 0x20, 0xff})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, err := DecodeSigReply(in)
 		if err != nil {
