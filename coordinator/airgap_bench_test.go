@@ -1,7 +1,6 @@
 package coordinator_test
 
 import (
-	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"path/filepath"
@@ -20,8 +19,7 @@ import (
 // transaction: "pay2" a one-input two-output payment of 222 bytes,
 // "batch20" an exchange's batched withdrawal of one input and 20 outputs,
 // 875 bytes; a tr input carries none, only the BIP-371 fields) and the
-// signer's answer over QR codes (its compact reply, or for taproot a
-// PSBT of its signatures), in bytes and in QR
+// signer's answer over QR codes (its compact reply), in bytes and in QR
 // frames as kinko shows them: UR crypto-psbt at the default fragment size
 // (airgap.DefaultURMaxFragment; frames per pass, SeqLen) and BBQr at the
 // default QR versions (airgap.DefaultBBQrMaxVersion, zlib). The time
@@ -160,15 +158,12 @@ func airGapPSBTs(b *testing.B, st wallet.ScriptType, n, prevOuts int) (unsigned,
 	if answer, err = signed.Serialize(); err != nil {
 		b.Fatal(err)
 	}
-	// Over QR codes the signer answers with its compact reply, where it
-	// has one (not for taproot signatures).
+	// Over QR codes the signer answers with its compact reply.
 	fp, err := ks0.Fingerprint()
 	if err != nil {
 		b.Fatal(err)
 	}
-	if compact, err := signer.CompactReply(answer, fp); err == nil {
-		answer = compact
-	} else if !errors.Is(err, signer.ErrNoCompactReply) {
+	if answer, err = signer.CompactReply(answer, fp); err != nil {
 		b.Fatal(err)
 	}
 	return unsigned, answer

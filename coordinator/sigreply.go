@@ -17,8 +17,9 @@ var ErrBadReply = errors.New("not a valid compact signing reply")
 // the session's transaction p: for each input it names, the key is the one
 // of the input's BIP-32 derivations carrying the reply's fingerprint (of
 // several, the one the signature verifies under), and the signature goes
-// back to DER and its sighash byte. Import then verifies every signature
-// as it does a PSBT's.
+// back to DER and its sighash byte; a taproot signature gets its key and
+// leaf the same way (readTapReplySigs). Import then verifies every
+// signature as it does a PSBT's.
 func readSigReply(raw []byte, p *psbt.Packet) (*psbt.Packet, error) {
 	r, err := airgap.DecodeSigReply(raw)
 	if err != nil {
@@ -63,5 +64,59 @@ func readSigReply(raw []byte, p *psbt.Packet) (*psbt.Packet, error) {
 		}
 		part.Inputs[i].PartialSigs = []psbt.PartialSig{{PubKey: bytes.Clone(ps.PubKey), Sig: ps.Sig}}
 	}
+	if err := readTapReplySigs(r, p, part); err != nil {
+		return nil, err
+	}
 	return part, nil
+}
+
+// readTapReplySigs puts the reply's taproot signatures into part: each
+// is for the one key of the reply's fingerprint among the input's
+// taproot derivations and one of the leaves it lists (of several, the
+// one the signature verifies for).
+func readTapReplySigs(r *airgap.SigReply, p, part *psbt.Packet) error {
+	var cache *psbt.TaprootSigHashCache
+	for k := range r.TapSigs {
+		s := &r.TapSigs[k]
+		if s.Input >= uint32(len(p.Inputs)) {
+			return fmt.Errorf("input %d: the session's transaction has %d inputs: %w", s.Input, len(p.Inputs), ErrBadSignature)
+		}
+		i := int(s.Input)
+		sig := bytes.Clone(s.RS[:])
+		if s.SigHash != 0 {
+			sig = append(sig, s.SigHash)
+		}
+		var cands []psbt.TaprootScriptSig
+		for _, d := range p.Inputs[i].TaprootBip32Derivation {
+			if d.Fingerprint != r.Fingerprint {
+				continue
+			}
+			for _, leaf := range d.LeafHashes {
+				cands = append(cands, psbt.TaprootScriptSig{XOnlyPubKey: bytes.Clone(d.XOnlyPubKey), LeafHash: bytes.Clone(leaf), Signature: sig})
+			}
+		}
+		if len(cands) == 0 {
+			return fmt.Errorf("input %d: no taproot key of fingerprint %x in a leaf of the input's derivations: %w", i, r.Fingerprint, ErrBadSignature)
+		}
+		pick := cands[0]
+		if len(cands) > 1 {
+			if cache == nil {
+				spent, err := p.TaprootSpentOutputs()
+				if err != nil {
+					return err
+				}
+				if cache, err = psbt.NewTaprootSigHashCache(p.UnsignedTx, spent); err != nil {
+					return err
+				}
+			}
+			for _, c := range cands {
+				if checkTapSig(p, cache, i, c) == nil {
+					pick = c
+					break
+				}
+			}
+		}
+		part.Inputs[i].TaprootScriptSpendSig = []psbt.TaprootScriptSig{pick}
+	}
+	return nil
 }

@@ -114,3 +114,71 @@ func TestImportCompactReply(t *testing.T) {
 	}
 	f.finishAndConfirm(s, 90_000_000, 80_000_000)
 }
+
+// TestImportCompactReplyTaproot: a 2-of-3 tr() spend of two coins signed
+// by two compact replies carrying BIP-340 signatures, finalized and
+// confirmed on the regtest node; before that, altered replies are
+// refused and add nothing.
+func TestImportCompactReplyTaproot(t *testing.T) {
+	f := newWallet(t, wallet.P2TR, 2, 3, 50_000_000, 70_000_000)
+	ctx := context.Background()
+	s, _ := f.spend(100_000_000)
+	nIn := len(f.haveSigs(s.ID))
+	r0 := f.compactReply(s, 0)
+	got, err := airgap.DecodeSigReply(r0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Sigs) != 0 || len(got.TapSigs) != nIn {
+		t.Fatalf("reply holds %d ECDSA and %d taproot signatures, want 0 and %d", len(got.Sigs), len(got.TapSigs), nIn)
+	}
+	alter := func(f func(*airgap.SigReply)) []byte {
+		r, err := airgap.DecodeSigReply(r0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(r)
+		b, err := r.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, c := range []struct {
+		name string
+		in   []byte
+		want error
+		msg  string
+	}{
+		{"bad signature", alter(func(r *airgap.SigReply) { r.TapSigs[1].RS[40] ^= 1 }), coordinator.ErrBadSignature, "does not verify"},
+		{"another sighash type", alter(func(r *airgap.SigReply) { r.TapSigs[0].SigHash = airgap.SigHashAll }), coordinator.ErrBadSignature, "has sighash type 0x1, the session asks for 0x0"},
+		{"fingerprint not in the wallet", alter(func(r *airgap.SigReply) { r.Fingerprint = [4]byte{0xde, 0xad, 0xbe, 0xef} }), coordinator.ErrBadSignature, "no taproot key of fingerprint deadbeef"},
+		{"another signer's fingerprint", alter(func(r *airgap.SigReply) { r.Fingerprint = f.parties[1].rec.Origin.Fingerprint }), coordinator.ErrBadSignature, "does not verify"},
+		{"as ECDSA", alter(func(r *airgap.SigReply) {
+			r.Sigs, r.TapSigs = r.TapSigs, nil
+			for k := range r.Sigs {
+				r.Sigs[k].SigHash = airgap.SigHashAll
+				r.Sigs[k].RS[32] &= 0x7f // low S, so that it encodes
+			}
+		}), coordinator.ErrBadSignature, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := f.coord.Import(ctx, s.ID, c.in)
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
+				t.Fatalf("got %v, want %v containing %q", err, c.want, c.msg)
+			}
+			for i, in := range f.haveSigs(s.ID) {
+				if in.Have != 0 {
+					t.Errorf("input %d has %d signatures after a refused reply", i, in.Have)
+				}
+			}
+		})
+	}
+	if r := f.importOK(s.ID, r0); r.Added != nIn {
+		t.Fatalf("first reply: %+v, want %d added", r, nIn)
+	}
+	if r := f.importOK(s.ID, f.compactReply(s, 2)); r.Added != nIn {
+		t.Fatalf("second reply: %+v, want %d added", r, nIn)
+	}
+	f.finishAndConfirm(s, 120_000_000, 100_000_000)
+}

@@ -129,36 +129,48 @@ func checkTapSigs(p, part *psbt.Packet) error {
 				return err
 			}
 		}
-		in := &p.Inputs[i]
 		for _, s := range part.Inputs[i].TaprootScriptSpendSig {
-			_, _, keys, ok := tapLeafOf(in, s.LeafHash)
-			has := false
-			for _, k := range keys {
-				has = has || bytes.Equal(k, s.XOnlyPubKey)
-			}
-			if !ok || !has {
-				return fmt.Errorf("input %d: key %x is not one of the wallet's keys in leaf %x: %w", i, s.XOnlyPubKey, s.LeafHash, ErrBadSignature)
-			}
-			ht := psbt.SigHashDefault
-			if len(s.Signature) == 65 {
-				ht = psbt.SigHashType(s.Signature[64])
-			}
-			if ht != in.SighashType {
-				return fmt.Errorf("input %d: signature by %x has sighash type %#x, the session asks for %#x: %w", i, s.XOnlyPubKey, uint32(ht), uint32(in.SighashType), ErrBadSignature)
-			}
-			h, err := cache.SigHash(i, ht, s.LeafHash)
-			if err != nil {
-				return fmt.Errorf("input %d: %w", i, err)
-			}
-			sig, err := schnorr.ParseSignature(s.Signature[:64])
-			if err != nil {
-				return fmt.Errorf("input %d: signature by %x: %v: %w", i, s.XOnlyPubKey, err, ErrBadSignature)
-			}
-			pk, err := schnorr.ParsePubKey(s.XOnlyPubKey)
-			if err != nil || !sig.Verify(h[:], pk) {
-				return fmt.Errorf("input %d: signature by %x does not verify: %w", i, s.XOnlyPubKey, ErrBadSignature)
+			if err := checkTapSig(p, cache, i, s); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// checkTapSig verifies one script-path signature s of input i, as
+// checkTapSigs does.
+func checkTapSig(p *psbt.Packet, cache *psbt.TaprootSigHashCache, i int, s psbt.TaprootScriptSig) error {
+	in := &p.Inputs[i]
+	_, _, keys, ok := tapLeafOf(in, s.LeafHash)
+	has := false
+	for _, k := range keys {
+		has = has || bytes.Equal(k, s.XOnlyPubKey)
+	}
+	if !ok || !has {
+		return fmt.Errorf("input %d: key %x is not one of the wallet's keys in leaf %x: %w", i, s.XOnlyPubKey, s.LeafHash, ErrBadSignature)
+	}
+	if len(s.Signature) != 64 && len(s.Signature) != 65 {
+		return fmt.Errorf("input %d: signature by %x of %d bytes: %w", i, s.XOnlyPubKey, len(s.Signature), ErrBadSignature)
+	}
+	ht := psbt.SigHashDefault
+	if len(s.Signature) == 65 {
+		ht = psbt.SigHashType(s.Signature[64])
+	}
+	if ht != in.SighashType {
+		return fmt.Errorf("input %d: signature by %x has sighash type %#x, the session asks for %#x: %w", i, s.XOnlyPubKey, uint32(ht), uint32(in.SighashType), ErrBadSignature)
+	}
+	h, err := cache.SigHash(i, ht, s.LeafHash)
+	if err != nil {
+		return fmt.Errorf("input %d: %w", i, err)
+	}
+	sig, err := schnorr.ParseSignature(s.Signature[:64])
+	if err != nil {
+		return fmt.Errorf("input %d: signature by %x: %v: %w", i, s.XOnlyPubKey, err, ErrBadSignature)
+	}
+	pk, err := schnorr.ParsePubKey(s.XOnlyPubKey)
+	if err != nil || !sig.Verify(h[:], pk) {
+		return fmt.Errorf("input %d: signature by %x does not verify: %w", i, s.XOnlyPubKey, ErrBadSignature)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kinko-project/kinko/airgap"
@@ -63,9 +64,11 @@ func TestCompactReply(t *testing.T) {
 	}
 }
 
-// TestCompactReplyTaproot: taproot signatures stay in a PSBT.
+// TestCompactReplyTaproot: a tr() input's one script-path signature goes
+// in the compact reply as it is; an input with signatures for several
+// leaves, or a key-path one, has no compact reply.
 func TestCompactReplyTaproot(t *testing.T) {
-	f := newTapFixture(t, 2, 3, 1)
+	f := newTapFixture(t, 2, 3, 3)
 	partial, _, err := f.sign(f.build(), signer.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +77,34 @@ func TestCompactReplyTaproot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := signer.CompactReply(mustBytes(t, partial), fp); !errors.Is(err, signer.ErrNoCompactReply) {
-		t.Fatalf("taproot reply: %v, want ErrNoCompactReply", err)
+	raw := mustBytes(t, partial)
+	reply, err := signer.CompactReply(raw, fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := airgap.DecodeSigReply(reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Sigs) != 0 || len(r.TapSigs) != 3 || r.Fingerprint != fp {
+		t.Fatalf("reply: %d ECDSA, %d taproot signatures, fingerprint %x", len(r.Sigs), len(r.TapSigs), r.Fingerprint)
+	}
+	for k, s := range r.TapSigs {
+		want := partial.Inputs[k].TaprootScriptSpendSig[0].Signature
+		got := s.RS[:]
+		if s.SigHash != 0 {
+			got = append(got, s.SigHash)
+		}
+		if s.Input != uint32(k) || !bytes.Equal(got, want) {
+			t.Errorf("signature %d (input %d) is not the partial PSBT's", k, s.Input)
+		}
+	}
+	two := partial.Copy()
+	extra := two.Inputs[1].TaprootScriptSpendSig[0]
+	extra.LeafHash = bytes.Repeat([]byte{7}, 32)
+	two.Inputs[1].TaprootScriptSpendSig = append(two.Inputs[1].TaprootScriptSpendSig, extra)
+	if _, err := signer.CompactReply(mustBytes(t, two), fp); !errors.Is(err, signer.ErrNoCompactReply) || !strings.Contains(err.Error(), "input 1: signatures for 2 leaves") {
+		t.Errorf("two leaves: %v, want ErrNoCompactReply", err)
 	}
 }
 

@@ -150,8 +150,9 @@ func compactReply(reply string, q *cli.QROut, b64 bool) (bool, error) {
 	return false, cli.Usagef("--reply %q: want compact or psbt", reply)
 }
 
-// compact turns the partial PSBT into the compact reply; a reply holding
-// taproot signatures stays a PSBT, and stderr says so.
+// compact turns the partial PSBT into the compact reply; one it cannot
+// carry (a taproot input signed for several leaves or by its key path)
+// stays a PSBT, and stderr says so.
 func (e *env) compact(ks *signer.Keystore, partial []byte) ([]byte, bool, error) {
 	fp, err := ks.Fingerprint()
 	if err != nil {
