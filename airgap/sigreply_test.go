@@ -167,15 +167,7 @@ func TestSigReplyTaproot(t *testing.T) {
 	good := mustEncode(t, tapOnly)
 	// Offsets in good: 0 map(3), ..., 42 key 4, 43 map(3), 44 index 0,
 	// 45-46 bstr(64) head, 47-110 the signature, 111 index 1, ...
-	edit := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
-	set := func(off int, v ...byte) []byte {
-		return edit(func(b []byte) []byte { copy(b[off:], v); return b })
-	}
-	splice := func(off, del int, ins ...byte) []byte {
-		return edit(func(b []byte) []byte {
-			return append(append(b[:off:off], ins...), good[off+del:]...)
-		})
-	}
+	_, set, splice := editors(good)
 	withHashType := func(ht byte) []byte {
 		return splice(45, 66, append([]byte{0x58, 0x41}, append(bytes.Clone(good[47:111]), ht)...)...)
 	}
@@ -215,6 +207,21 @@ func TestSigReplyTaproot(t *testing.T) {
 			}
 		})
 	}
+}
+
+// editors returns functions that make altered copies of good: edit by
+// a function, set bytes at an offset, splice del bytes at off for ins.
+func editors(good []byte) (edit func(func([]byte) []byte) []byte, set func(int, ...byte) []byte, splice func(int, int, ...byte) []byte) {
+	edit = func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
+	set = func(off int, v ...byte) []byte {
+		return edit(func(b []byte) []byte { copy(b[off:], v); return b })
+	}
+	splice = func(off, del int, ins ...byte) []byte {
+		return edit(func(b []byte) []byte {
+			return append(append(b[:off:off], ins...), good[off+del:]...)
+		})
+	}
+	return edit, set, splice
 }
 
 func mustEncode(t testing.TB, r *SigReply) []byte {
@@ -260,15 +267,7 @@ func TestDecodeSigReplyRefuses(t *testing.T) {
 	// Offsets in good: 0 map(3), 1 key 1, 2-3 bstr(32) head, 4-35 txid,
 	// 36 key 2, 37 bstr(4), 38-41 fingerprint, 42 key 3, 43 map(3),
 	// 44 index 0, 45-46 bstr(64) head, 47-110 r||s, 111 index 2, ...
-	edit := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
-	set := func(off int, v ...byte) []byte {
-		return edit(func(b []byte) []byte { copy(b[off:], v); return b })
-	}
-	splice := func(off, del int, ins ...byte) []byte {
-		return edit(func(b []byte) []byte {
-			return append(append(b[:off:off], ins...), good[off+del:]...)
-		})
-	}
+	edit, set, splice := editors(good)
 	highS := edit(func(b []byte) []byte {
 		// s := n - s flips a low s high.
 		var s btcec.ModNScalar

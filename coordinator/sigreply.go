@@ -101,11 +101,8 @@ func readTapReplySigs(r *airgap.SigReply, p, part *psbt.Packet) error {
 		pick := cands[0]
 		if len(cands) > 1 {
 			if cache == nil {
-				spent, err := p.TaprootSpentOutputs()
-				if err != nil {
-					return err
-				}
-				if cache, err = psbt.NewTaprootSigHashCache(p.UnsignedTx, spent); err != nil {
+				var err error
+				if cache, err = tapSigHashCache(p); err != nil {
 					return err
 				}
 			}

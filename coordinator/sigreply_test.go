@@ -27,12 +27,42 @@ func (f *fixture) compactReply(s *coordinator.Session, i int) []byte {
 	return reply
 }
 
+// alterReply decodes reply, lets fn change it, and encodes it again.
+func alterReply(t *testing.T, reply []byte, fn func(*airgap.SigReply)) []byte {
+	t.Helper()
+	r, err := airgap.DecodeSigReply(reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(r)
+	b, err := r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// refusedReply imports reply into session s and checks that it is
+// refused with want, its message holding msg, and that no input has a
+// signature after it.
+func (f *fixture) refusedReply(t *testing.T, s *coordinator.Session, reply []byte, want error, msg string) {
+	t.Helper()
+	_, err := f.coord.Import(context.Background(), s.ID, reply)
+	if !errors.Is(err, want) || !strings.Contains(err.Error(), msg) {
+		t.Fatalf("got %v, want %v containing %q", err, want, msg)
+	}
+	for i, in := range f.haveSigs(s.ID) {
+		if in.Have != 0 {
+			t.Errorf("input %d has %d signatures after a refused reply", i, in.Have)
+		}
+	}
+}
+
 // TestImportCompactReply: a 2-of-3 P2WSH spend of three coins signed by
 // two compact replies, finalized and confirmed on the regtest node; before
 // that, altered replies are refused and add nothing.
 func TestImportCompactReply(t *testing.T) {
 	f := newWallet(t, wallet.P2WSH, 2, 3, 30_000_000, 30_000_000, 30_000_000)
-	ctx := context.Background()
 	s, _ := f.spend(80_000_000) // needs the three coins
 	nIn := len(f.haveSigs(s.ID))
 	if nIn != 3 {
@@ -43,18 +73,7 @@ func TestImportCompactReply(t *testing.T) {
 		t.Errorf("reply of %d bytes, want %d", len(r0), want)
 	}
 
-	alter := func(f func(*airgap.SigReply)) []byte {
-		r, err := airgap.DecodeSigReply(r0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f(r)
-		b, err := r.Encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	alter := func(fn func(*airgap.SigReply)) []byte { return alterReply(t, r0, fn) }
 	for _, c := range []struct {
 		name string
 		in   []byte
@@ -68,17 +87,7 @@ func TestImportCompactReply(t *testing.T) {
 		{"another signer's fingerprint", alter(func(r *airgap.SigReply) { r.Fingerprint = f.parties[1].rec.Origin.Fingerprint }), coordinator.ErrBadSignature, "does not verify"},
 		{"truncated", r0[:len(r0)-1], coordinator.ErrBadReply, "3 signatures declared, the reply has room for 2"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := f.coord.Import(ctx, s.ID, c.in)
-			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
-				t.Fatalf("got %v, want %v containing %q", err, c.want, c.msg)
-			}
-			for i, in := range f.haveSigs(s.ID) {
-				if in.Have != 0 {
-					t.Errorf("input %d has %d signatures after a refused reply", i, in.Have)
-				}
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { f.refusedReply(t, s, c.in, c.want, c.msg) })
 	}
 
 	if r := f.importOK(s.ID, r0); r.Added != nIn || r.Duplicate {
@@ -121,7 +130,6 @@ func TestImportCompactReply(t *testing.T) {
 // refused and add nothing.
 func TestImportCompactReplyTaproot(t *testing.T) {
 	f := newWallet(t, wallet.P2TR, 2, 3, 50_000_000, 70_000_000)
-	ctx := context.Background()
 	s, _ := f.spend(100_000_000)
 	nIn := len(f.haveSigs(s.ID))
 	r0 := f.compactReply(s, 0)
@@ -132,18 +140,7 @@ func TestImportCompactReplyTaproot(t *testing.T) {
 	if len(got.Sigs) != 0 || len(got.TapSigs) != nIn {
 		t.Fatalf("reply holds %d ECDSA and %d taproot signatures, want 0 and %d", len(got.Sigs), len(got.TapSigs), nIn)
 	}
-	alter := func(f func(*airgap.SigReply)) []byte {
-		r, err := airgap.DecodeSigReply(r0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f(r)
-		b, err := r.Encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	alter := func(fn func(*airgap.SigReply)) []byte { return alterReply(t, r0, fn) }
 	for _, c := range []struct {
 		name string
 		in   []byte
@@ -162,17 +159,7 @@ func TestImportCompactReplyTaproot(t *testing.T) {
 			}
 		}), coordinator.ErrBadSignature, ""},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := f.coord.Import(ctx, s.ID, c.in)
-			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
-				t.Fatalf("got %v, want %v containing %q", err, c.want, c.msg)
-			}
-			for i, in := range f.haveSigs(s.ID) {
-				if in.Have != 0 {
-					t.Errorf("input %d has %d signatures after a refused reply", i, in.Have)
-				}
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { f.refusedReply(t, s, c.in, c.want, c.msg) })
 	}
 	if r := f.importOK(s.ID, r0); r.Added != nIn {
 		t.Fatalf("first reply: %+v, want %d added", r, nIn)

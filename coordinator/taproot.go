@@ -121,11 +121,8 @@ func checkTapSigs(p, part *psbt.Packet) error {
 			continue
 		}
 		if cache == nil {
-			spent, err := p.TaprootSpentOutputs()
-			if err != nil {
-				return err
-			}
-			if cache, err = psbt.NewTaprootSigHashCache(p.UnsignedTx, spent); err != nil {
+			var err error
+			if cache, err = tapSigHashCache(p); err != nil {
 				return err
 			}
 		}
@@ -136,6 +133,16 @@ func checkTapSigs(p, part *psbt.Packet) error {
 		}
 	}
 	return nil
+}
+
+// tapSigHashCache returns the BIP-341 signature hash cache of p's
+// transaction, over every input's spent output.
+func tapSigHashCache(p *psbt.Packet) (*psbt.TaprootSigHashCache, error) {
+	spent, err := p.TaprootSpentOutputs()
+	if err != nil {
+		return nil, err
+	}
+	return psbt.NewTaprootSigHashCache(p.UnsignedTx, spent)
 }
 
 // checkTapSig verifies one script-path signature s of input i, as
