@@ -123,7 +123,7 @@ func DescriptorMessage(d *wallet.Descriptor) (Message, error) {
 	return Message{typ, body, airgap.BBQrText, []byte(d.String())}, nil
 }
 
-const formatUsage = "QR encoding: auto (one UR code when it fits, else BBQr for a PSBT or transaction, UR for the rest), ur (BC-UR), bbqr, or base43 (a PSBT as one code of base43 text, which Electrum reads)"
+const formatUsage = "QR encoding: auto (one UR code when it fits, else BBQr for a PSBT, a transaction or the signer's reply, UR for the rest), ur (BC-UR), bbqr, or base43 (a PSBT as one code of base43 text, which Electrum reads)"
 
 // Parts encodes m as QR part strings. A multi-part UR gets twice its
 // fragment count, so that a camera that misses frames recovers from the
@@ -139,9 +139,16 @@ const formatUsage = "QR encoding: auto (one UR code when it fits, else BBQr for 
 func (q *QROut) Parts(m Message) ([]string, error) {
 	switch q.Format {
 	case "", "auto":
-		ur, err := q.urParts(m)
-		if err != nil || len(ur) == 1 || q.Fragment > 0 || !binaryMessage(m) {
-			return ur, err
+		if q.Fragment > 0 || !binaryMessage(m) {
+			return q.urParts(m)
+		}
+		enc, err := airgap.NewUREncoder(m.URType, m.URBody, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		if enc.SinglePart() {
+			q.sent = "ur"
+			return enc.Parts(1), nil
 		}
 		return q.bbqrParts(m)
 	case "ur":
@@ -183,8 +190,8 @@ func (q *QROut) bbqrParts(m Message) ([]string, error) {
 
 // StillParts encodes m as one QR code of version airgap.MaxStillQRVersion
 // at most (a still code, read from a camera's continuous film; on a
-// terminal airgap.MaxTerminalQRVersion, which fits a laptop console) when
-// it fits, and as Parts does otherwise.
+// terminal the largest version its height holds, see terminalVersion)
+// when it fits, and as Parts does otherwise.
 func (q *QROut) StillParts(m Message) ([]string, error) {
 	lvl, err := q.level()
 	if err != nil {
