@@ -11,7 +11,9 @@ import (
 // cost of deriving them one input at a time). An input whose derivation
 // is not in the set derives it alone, so the set changes how fast the
 // checks run, never what they decide: matchWallet compares the PSBT's
-// claims with these derivations exactly as with its own.
+// claims with these derivations exactly as with its own. Inputs of one
+// address share one *wallet.Derived, read by several goroutines: it must
+// never be written to.
 type derivedSet map[derivation]*wallet.Derived
 
 type derivation struct {
