@@ -364,13 +364,8 @@ func (d *Descriptor) finish(net *Network) error {
 		} else if k.wild != d.ranged {
 			return fmt.Errorf("%w: key 1 %s ranged, key %d %s", ErrMixedRange, isOrNot(d.ranged), i+1, isOrNot(k.wild))
 		}
-		if k.multi == nil {
-			continue
-		}
-		if d.nBranches == 1 {
-			d.nBranches = len(k.multi)
-		} else if len(k.multi) != d.nBranches {
-			return fmt.Errorf("%w: %d and %d alternatives", ErrMultipathMismatch, d.nBranches, len(k.multi))
+		if err := d.addMultipath(k); err != nil {
+			return err
 		}
 	}
 	// Keys: distinct, compressed in segwit, script size.
@@ -528,4 +523,18 @@ func (d *Descriptor) Keys() []*KeyRecord {
 		out = append(out, r)
 	}
 	return out
+}
+
+// addMultipath counts k's multipath alternatives into d's branches: every
+// key with a multipath step must have as many alternatives.
+func (d *Descriptor) addMultipath(k *keyExpr) error {
+	if k.multi == nil {
+		return nil
+	}
+	if d.nBranches == 1 {
+		d.nBranches = len(k.multi)
+	} else if len(k.multi) != d.nBranches {
+		return fmt.Errorf("%w: %d and %d alternatives", ErrMultipathMismatch, d.nBranches, len(k.multi))
+	}
+	return nil
 }

@@ -149,13 +149,8 @@ func (d *Descriptor) finishTr(net *Network) error {
 		} else if k.wild != d.ranged {
 			return fmt.Errorf("%w: extended keys ranged and not ranged", ErrMixedRange)
 		}
-		if k.multi == nil {
-			continue
-		}
-		if d.nBranches == 1 {
-			d.nBranches = len(k.multi)
-		} else if len(k.multi) != d.nBranches {
-			return fmt.Errorf("%w: %d and %d alternatives", ErrMultipathMismatch, d.nBranches, len(k.multi))
+		if err := d.addMultipath(k); err != nil {
+			return err
 		}
 	}
 	switch {
