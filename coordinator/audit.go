@@ -145,29 +145,36 @@ func auditImport(ctx context.Context, t *sql.Tx, id string, p, part *psbt.Packet
 		Duplicate    bool     `json:"duplicate,omitempty"`
 		SHA256       string   `json:"psbt_sha256"`
 	}{Added: res.Added, Duplicate: res.Duplicate, SHA256: hex.EncodeToString(digest), Fingerprints: []string{}}
+	// signer counts one signature by key: under fp, the fingerprint its
+	// derivation in the session gives, or as unknown when it has none.
+	signer := func(key []byte, fp [4]byte, known bool) {
+		d.Signatures++
+		if !known {
+			d.Unknown = appendNew(d.Unknown, hex.EncodeToString(key))
+			return
+		}
+		d.Fingerprints = appendNew(d.Fingerprints, hex.EncodeToString(fp[:]))
+	}
 	for i := range part.Inputs {
+		in := &p.Inputs[i]
 		if len(part.Inputs[i].PartialSigs) > 0 || len(part.Inputs[i].TaprootScriptSpendSig) > 0 {
 			d.Inputs++
 		}
 		for _, s := range part.Inputs[i].TaprootScriptSpendSig {
-			d.Signatures++
-			k := slices.IndexFunc(p.Inputs[i].TaprootBip32Derivation, func(b psbt.TaprootBip32Derivation) bool { return bytes.Equal(b.XOnlyPubKey, s.XOnlyPubKey) })
+			k := slices.IndexFunc(in.TaprootBip32Derivation, func(b psbt.TaprootBip32Derivation) bool { return bytes.Equal(b.XOnlyPubKey, s.XOnlyPubKey) })
 			if k < 0 {
-				d.Unknown = appendNew(d.Unknown, hex.EncodeToString(s.XOnlyPubKey))
-				continue
+				signer(s.XOnlyPubKey, [4]byte{}, false)
+			} else {
+				signer(s.XOnlyPubKey, in.TaprootBip32Derivation[k].Fingerprint, true)
 			}
-			fp := p.Inputs[i].TaprootBip32Derivation[k].Fingerprint
-			d.Fingerprints = appendNew(d.Fingerprints, hex.EncodeToString(fp[:]))
 		}
 		for _, ps := range part.Inputs[i].PartialSigs {
-			d.Signatures++
-			k := slices.IndexFunc(p.Inputs[i].Bip32Derivation, func(b psbt.Bip32Derivation) bool { return bytes.Equal(b.PubKey, ps.PubKey) })
+			k := slices.IndexFunc(in.Bip32Derivation, func(b psbt.Bip32Derivation) bool { return bytes.Equal(b.PubKey, ps.PubKey) })
 			if k < 0 {
-				d.Unknown = appendNew(d.Unknown, hex.EncodeToString(ps.PubKey))
-				continue
+				signer(ps.PubKey, [4]byte{}, false)
+			} else {
+				signer(ps.PubKey, in.Bip32Derivation[k].Fingerprint, true)
 			}
-			fp := p.Inputs[i].Bip32Derivation[k].Fingerprint
-			d.Fingerprints = appendNew(d.Fingerprints, hex.EncodeToString(fp[:]))
 		}
 	}
 	slices.Sort(d.Fingerprints)
