@@ -131,12 +131,9 @@ func (c *Client) Blocks(hashes []string, from int64) ([]*Block, error) {
 		if err != nil {
 			return nil, fmt.Errorf("chain: getblock %s: bad hex: %w", hash, err)
 		}
-		b, err := parseBlock(raw)
+		b, err := blockOf(hash, raw)
 		if err != nil {
-			return nil, fmt.Errorf("chain: getblock %s: %w", hash, err)
-		}
-		if b.Hash != hash {
-			return nil, fmt.Errorf("chain: getblock %s: node returned block %s", hash, b.Hash)
+			return nil, err
 		}
 		b.Height = from + int64(i)
 		b.Size = len(raw)

@@ -169,6 +169,19 @@ func (c *Client) BlockHash(height int64) (string, error) {
 	return h, nil
 }
 
+// blockOf parses raw, the node's answer to getblock hash, and checks that
+// it is that block.
+func blockOf(hash string, raw []byte) (*Block, error) {
+	b, err := parseBlock(raw)
+	if err != nil {
+		return nil, fmt.Errorf("chain: getblock %s: %w", hash, err)
+	}
+	if b.Hash != hash {
+		return nil, fmt.Errorf("chain: getblock %s: node returned block %s", hash, b.Hash)
+	}
+	return b, nil
+}
+
 // Block returns the block with the given hash, its transactions raw. The
 // block's header hash is checked against hash.
 func (c *Client) Block(hash string) (*Block, error) {
@@ -180,12 +193,9 @@ func (c *Client) Block(hash string) (*Block, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chain: getblock %s: bad hex: %w", hash, err)
 	}
-	b, err := parseBlock(raw)
+	b, err := blockOf(hash, raw)
 	if err != nil {
-		return nil, fmt.Errorf("chain: getblock %s: %w", hash, err)
-	}
-	if b.Hash != hash {
-		return nil, fmt.Errorf("chain: getblock %s: node returned block %s", hash, b.Hash)
+		return nil, err
 	}
 	var hdr struct {
 		Height int64 `json:"height"`
