@@ -201,22 +201,23 @@ func upscale2(img image.Image) *image.Gray {
 	at := func(x, y int) int { return int(src.Pix[y*src.Stride+x]) }
 	// A destination pixel's centre falls a quarter of the way from one
 	// source pixel centre to the next: weights in quarters.
+	// taps gives, for destination coordinate i of an axis of n source
+	// pixels, the two source pixels it lies between and the weight of
+	// the second.
+	taps := func(i, n int) (i0, i1, f int) {
+		i0, i1, f = (i-1)/2, min((i+1)/2, n-1), 1
+		if i%2 == 0 {
+			f = 3
+		}
+		if i == 0 {
+			i0, f = 0, 0
+		}
+		return i0, i1, f
+	}
 	for y := 0; y < 2*h; y++ {
-		y0, y1, fy := (y-1)/2, min((y+1)/2, h-1), 1
-		if y%2 == 0 {
-			fy = 3
-		}
-		if y == 0 {
-			y0, fy = 0, 0
-		}
+		y0, y1, fy := taps(y, h)
 		for x := 0; x < 2*w; x++ {
-			x0, x1, fx := (x-1)/2, min((x+1)/2, w-1), 1
-			if x%2 == 0 {
-				fx = 3
-			}
-			if x == 0 {
-				x0, fx = 0, 0
-			}
+			x0, x1, fx := taps(x, w)
 			top := at(x0, y0)*(4-fx) + at(x1, y0)*fx
 			bottom := at(x0, y1)*(4-fx) + at(x1, y1)*fx
 			dst.Pix[y*dst.Stride+x] = uint8((top*(4-fy) + bottom*fy + 8) / 16)
