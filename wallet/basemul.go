@@ -98,23 +98,10 @@ func buildRow(bit uint, jac []btcec.JacobianPoint, scratch []btcec.FieldVal, row
 	for v := 2; v < len(jac); v++ {
 		btcec.AddNonConst(&jac[v-1], &base, &jac[v])
 	}
-	var run btcec.FieldVal
-	run.SetInt(1)
-	for k := range jac {
-		scratch[k].Set(&run)
-		run.Mul(&jac[k].Z)
-	}
-	var inv btcec.FieldVal
-	inv.Set(&run).Inverse()
-	for k := len(jac) - 1; k >= 0; k-- {
-		var zi, z2, z3 btcec.FieldVal
-		zi.Mul2(&inv, &scratch[k])
-		inv.Mul(&jac[k].Z)
-		z2.SquareVal(&zi)
-		z3.Mul2(&z2, &zi)
-		row[k].x.Mul2(&jac[k].X, &z2).Normalize()
-		row[k].y.Mul2(&jac[k].Y, &z3).Normalize()
-	}
+	batchAffine(jac, scratch, func(k int, x, y *btcec.FieldVal) {
+		row[k].x.Set(x)
+		row[k].y.Set(y)
+	})
 }
 
 // digits writes the w-bit digits of k, least significant first, one per

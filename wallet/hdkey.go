@@ -444,8 +444,22 @@ func (k *ExtendedKey) tweaker() func(i uint32, il *btcec.ModNScalar) error {
 
 // batchCompress writes the compressed encodings of the (finite) Jacobian
 // points pts to out, with a single field inversion for all of them
-// (Montgomery's trick). scratch must have len(pts) elements.
+// (batchAffine). scratch must have len(pts) elements.
 func batchCompress(pts []btcec.JacobianPoint, out [][33]byte, scratch []btcec.FieldVal) {
+	batchAffine(pts, scratch, func(i int, x, y *btcec.FieldVal) {
+		out[i][0] = 0x02
+		if y.IsOdd() {
+			out[i][0] = 0x03
+		}
+		x.PutBytesUnchecked(out[i][1:])
+	})
+}
+
+// batchAffine converts the Jacobian points pts (none at infinity) to
+// affine coordinates with a single field inversion for all of them
+// (Montgomery's trick), and hands each to put with x and y normalized.
+// scratch must have len(pts) elements.
+func batchAffine(pts []btcec.JacobianPoint, scratch []btcec.FieldVal, put func(i int, x, y *btcec.FieldVal)) {
 	// scratch[i] = Z_0 * … * Z_(i-1)
 	var run btcec.FieldVal
 	run.SetInt(1)
@@ -463,11 +477,7 @@ func batchCompress(pts []btcec.JacobianPoint, out [][33]byte, scratch []btcec.Fi
 		z3.Mul2(&z2, &zi)
 		x.Mul2(&pts[i].X, &z2).Normalize()
 		y.Mul2(&pts[i].Y, &z3).Normalize()
-		out[i][0] = 0x02
-		if y.IsOdd() {
-			out[i][0] = 0x03
-		}
-		x.PutBytesUnchecked(out[i][1:])
+		put(i, &x, &y)
 	}
 }
 
