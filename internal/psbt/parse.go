@@ -68,6 +68,12 @@ func checkDuplicates(pairs []kv, name string) error {
 	}
 	sorted := slices.Clone(pairs)
 	slices.SortFunc(sorted, func(a, b kv) int { return bytes.Compare(a.key, b.key) })
+	return firstDuplicate(sorted, name)
+}
+
+// firstDuplicate reports the first key of sorted, pairs in key order,
+// that the pair before it has too.
+func firstDuplicate(sorted []kv, name string) error {
 	for i := 1; i < len(sorted); i++ {
 		if bytes.Equal(sorted[i-1].key, sorted[i].key) {
 			t, _, _ := keyType(sorted[i].key)

@@ -110,13 +110,7 @@ func canonical(pairs []kv, name string) error {
 		}
 	}
 	slices.SortStableFunc(pairs, func(a, b kv) int { return bytes.Compare(a.key, b.key) })
-	for i := 1; i < len(pairs); i++ {
-		if bytes.Equal(pairs[i-1].key, pairs[i].key) {
-			t, _, _ := keyType(pairs[i].key)
-			return fieldErr(name, t, fmt.Errorf("%w %x", ErrDuplicateKey, pairs[i].key))
-		}
-	}
-	return nil
+	return firstDuplicate(pairs, name)
 }
 
 // checkUnknowns rejects Unknowns that decode into struct fields, which
