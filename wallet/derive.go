@@ -322,6 +322,25 @@ func children(keys []*ExtendedKey, idx []uint32, out [][33]byte, comb func() *co
 // once.
 func PrepareDeriveMany() { smallComb() }
 
+// wildChildren derives, with the table comb gives for their number, the
+// children at every index of indexes of the descriptor's ranged keys on
+// branch b: index j's, in key order, are pubs[j*n:(j+1)*n].
+func (d *Descriptor) wildChildren(b int, indexes []uint32, comb func(n int) *combTable) (pubs [][33]byte, n int, err error) {
+	var wild []*ExtendedKey
+	for i := range d.keys {
+		if d.keys[i].wild {
+			wild = append(wild, d.keys[i].branch(b))
+		}
+	}
+	pubs = make([][33]byte, len(indexes)*len(wild))
+	if len(wild) > 0 {
+		if err := children(wild, indexes, pubs, func() *combTable { return comb(len(pubs)) }); err != nil {
+			return nil, 0, fmt.Errorf("descriptor: %w", err)
+		}
+	}
+	return pubs, len(wild), nil
+}
+
 // DeriveMany returns what Derive(change, i) returns for every i of
 // indexes, in order, deriving the child keys of all of them together
 // (baseMulAdd): what the signer checks a large PSBT's inputs against.
@@ -330,14 +349,6 @@ func (d *Descriptor) DeriveMany(change bool, indexes []uint32) ([]*Derived, erro
 	b, err := d.branchFor(change)
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: %w", err)
-	}
-	if d.st == P2TR && d.ranged {
-		for _, index := range indexes {
-			if err := d.checkRange(index, 1); err != nil {
-				return nil, fmt.Errorf("descriptor: %w", err)
-			}
-		}
-		return d.deriveTrMany(b, indexes, combFor)
 	}
 	out := make([]*Derived, len(indexes))
 	if !d.ranged {
@@ -353,18 +364,15 @@ func (d *Descriptor) DeriveMany(change bool, indexes []uint32) ([]*Derived, erro
 			return nil, fmt.Errorf("descriptor: %w", err)
 		}
 	}
-	var wild []*ExtendedKey // the branch keys of the ranged keys, in key order
-	for i := range d.keys {
-		if d.keys[i].wild {
-			wild = append(wild, d.keys[i].branch(b))
-		}
+	if d.st == P2TR {
+		return d.deriveTrMany(b, indexes, combFor)
 	}
-	pubs := make([][33]byte, len(indexes)*len(wild))
-	if err := children(wild, indexes, pubs, func() *combTable { return combFor(len(pubs)) }); err != nil {
-		return nil, fmt.Errorf("descriptor: %w", err)
+	pubs, nwild, err := d.wildChildren(b, indexes, combFor)
+	if err != nil {
+		return nil, err
 	}
 	for j, index := range indexes {
-		keys, err := d.deriveKeys(b, index, keyName, pubs[j*len(wild):(j+1)*len(wild)])
+		keys, err := d.deriveKeys(b, index, keyName, pubs[j*nwild:(j+1)*nwild])
 		if err != nil {
 			return nil, err
 		}

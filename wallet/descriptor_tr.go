@@ -356,18 +356,11 @@ func (d *Descriptor) trOutput(dv *Derived, paths [][][32]byte, out [32]byte, par
 // the internal key plus its tweak times G), with the table comb returns.
 // It gives what deriveTr gives for each.
 func (d *Descriptor) deriveTrMany(b int, indexes []uint32, comb func(n int) *combTable) ([]*Derived, error) {
-	var wild []*ExtendedKey // the branch keys of the ranged keys, in key order
-	for i := range d.keys {
-		if d.keys[i].wild {
-			wild = append(wild, d.keys[i].branch(b))
-		}
+	pubs, nwild, err := d.wildChildren(b, indexes, comb)
+	if err != nil {
+		return nil, err
 	}
-	pubs := make([][33]byte, len(indexes)*len(wild))
-	if len(wild) > 0 {
-		if err := children(wild, indexes, pubs, func() *combTable { return comb(len(pubs)) }); err != nil {
-			return nil, fmt.Errorf("descriptor: %w", err)
-		}
-	}
+	wild := func(j int) [][33]byte { return pubs[j*nwild : (j+1)*nwild] }
 	out := make([]*Derived, len(indexes))
 	paths := make([][][][32]byte, len(indexes))
 	tweaks := make([]btcec.ModNScalar, len(indexes))
@@ -375,7 +368,7 @@ func (d *Descriptor) deriveTrMany(b int, indexes []uint32, comb func(n int) *com
 	lifted := make(map[[32]byte]*affinePoint) // lift_x of each internal key
 	for j, index := range indexes {
 		var err error
-		if out[j], paths[j], err = d.trLeaves(b, index, pubs[j*len(wild):(j+1)*len(wild)]); err != nil {
+		if out[j], paths[j], err = d.trLeaves(b, index, wild(j)); err != nil {
 			return nil, err
 		}
 		tap := out[j].Taproot
